@@ -1,0 +1,1 @@
+"""faqbot: a safe, fast FAQ chatbot over a clinic's articles."""

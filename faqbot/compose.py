@@ -1,0 +1,51 @@
+"""Compose the reply: a short answer from the best sentences, and follow-up suggestions."""
+from __future__ import annotations
+
+from .analysis import Analyzer
+from .index import Hit, Index
+from .passages import sentences
+
+SHORT_SENTENCE = 14  # words; a shorter best sentence gets its neighbour for context
+
+
+def best_sentences(hit: Hit, index: Index, analyzer: Analyzer, limit: int = 2) -> str:
+    """Pick the one or two sentences of a passage that carry most of the query's weight."""
+    sents = sentences(hit.passage.text)
+    weights = {t: index.idf(t) * s for t, s in hit.contributions.items()}
+
+    def score(s: str) -> float:
+        return sum(weights.get(t, 0.0) for t in set(analyzer.analyze(s)))
+
+    scores = [score(s) for s in sents]
+    best = max(range(len(sents)), key=lambda i: (scores[i], -i))
+    chosen = {best}
+    if limit > 1 and len(sents) > 1:
+        runner = max((i for i in range(len(sents)) if i != best), key=lambda i: (scores[i], -abs(i - best)))
+        short = len(sents[best].split()) < SHORT_SENTENCE
+        if short or scores[runner] >= 0.6 * scores[best]:
+            # A short sentence reads best with the one after it (it usually introduces it).
+            chosen.add(best + 1 if short and best + 1 < len(sents) else runner)
+    return " ".join(sents[i] for i in sorted(chosen))
+
+
+def suggestions(hits: list[Hit], index: Index, asked: str, n: int = 3, fallback: list | None = None) -> list[str]:
+    """Offer questions the corpus answers: variants of nearby passages, then the starters."""
+    seen = {asked.strip().lower()}
+    out: list[str] = []
+    top_doc = hits[0].passage.doc_id if hits else None
+    candidates = [h.passage for h in hits[1:]]
+    candidates += [p for p in index.passages if p.doc_id == top_doc and all(p is not h.passage for h in hits)]
+    for passage in candidates:
+        for q in passage.questions[:1]:
+            if q.lower() not in seen:
+                seen.add(q.lower())
+                out.append(q)
+        if len(out) >= n:
+            return out
+    for q in fallback or []:
+        if len(out) >= n:
+            break
+        if q.lower() not in seen:
+            seen.add(q.lower())
+            out.append(q)
+    return out

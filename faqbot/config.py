@@ -1,0 +1,106 @@
+"""Configuration in one place: safe defaults, overridden by FAQBOT_* environment variables."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+DEFAULTS: dict = {
+    "CORPUS_DIR": "corpus",
+    "CORPUS_STRICT": True,  # refuse to start when any corpus file is bad
+    "DATABASE": "",  # empty: <instance folder>/faqbot.sqlite3
+    "MAX_MESSAGE_LENGTH": 1000,
+    "MAX_CONTENT_LENGTH": 16 * 1024,  # bytes of request body (Flask's own key)
+    "SESSION_TTL": 30 * 60,  # seconds a quiet conversation is remembered
+    "SESSION_TURNS": 6,  # recent turns kept per session
+    "LOG_RETENTION_DAYS": 90,
+    "TOP_K": 3,
+    "BM25_VARIANT": "plus",
+    "BM25_K1": 1.2,
+    "BM25_B": 0.75,
+    "STEMMING": True,
+    "CONFIDENCE_THRESHOLD": 0.5,
+    "CONTEXT_WEIGHT": 0.5,
+    "UNSEEN_WEIGHT": 1.0,  # IDF of a rare word the corpus lacks, as a share of the largest IDF
+    "VARIANT_BOOST": 2,
+    "CLINIC_NAME": "Harbourside Remedial Massage",
+    "CLINIC_PHONE": "(02) 5550 1234",
+    "CLINIC_EMAIL": "hello@harbourside-massage.example",
+    "CLINIC_BOOKING_URL": "https://harbourside-massage.example/book",
+    "EMERGENCY_NUMBER": "your local emergency number (000 in Australia, 111 in New Zealand, 999 in the UK, 911 in the US and Canada, 112 in Europe)",
+    "CRISIS_LINES": "Lifeline 13 11 14 (Australia), 1737 (New Zealand), Samaritans 116 123 (UK and Ireland), 988 (US and Canada)",
+    "DISCLAIMER": (
+        "General information from our articles, not medical advice. It can't diagnose or "
+        "treat you: for a health concern see your doctor, and in an emergency call your local "
+        "emergency number."
+    ),
+    "STARTERS": [
+        "What is remedial massage?",
+        "Can remedial massage help with back pain?",
+        "What happens at the first appointment?",
+        "How is it different from a relaxation massage?",
+    ],
+    "GREETING": "Hi! I can answer questions about remedial massage. What would you like to know?",
+    "EVAL_FILE": "eval/questions.json",
+    "EVAL_MIN_HIT1": 0.9,
+    "EVAL_MIN_HIT3": 0.95,
+    "EVAL_MIN_KIND_ACCURACY": 1.0,  # fallback, urgent, smalltalk, caution, multi-turn
+    "CORS_ORIGINS": "",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plain-Python view of the configuration that the pipeline reads."""
+
+    CORPUS_DIR: str
+    CORPUS_STRICT: bool
+    MAX_MESSAGE_LENGTH: int
+    SESSION_TTL: int
+    SESSION_TURNS: int
+    TOP_K: int
+    BM25_VARIANT: str
+    BM25_K1: float
+    BM25_B: float
+    STEMMING: bool
+    CONFIDENCE_THRESHOLD: float
+    CONTEXT_WEIGHT: float
+    UNSEEN_WEIGHT: float
+    VARIANT_BOOST: int
+    CLINIC_NAME: str
+    CLINIC_PHONE: str
+    CLINIC_EMAIL: str
+    CLINIC_BOOKING_URL: str
+    EMERGENCY_NUMBER: str
+    CRISIS_LINES: str
+    DISCLAIMER: str
+    STARTERS: list
+    GREETING: str
+
+    @classmethod
+    def from_mapping(cls, mapping) -> "Settings":
+        """Pick the pipeline's settings out of a Flask config or a dict."""
+        return cls(**{f.name: mapping.get(f.name, DEFAULTS[f.name]) for f in fields(cls)})
+
+
+def from_env(environ=None, prefix: str = "FAQBOT_") -> dict:
+    """Read FAQBOT_* variables, JSON-decoding values as Flask's from_prefixed_env does."""
+    environ = os.environ if environ is None else environ
+    out = {}
+    for key, raw in environ.items():
+        if key.startswith(prefix):
+            try:
+                out[key[len(prefix):]] = json.loads(raw)
+            except ValueError:
+                out[key[len(prefix):]] = raw
+    return out
+
+
+def load(overrides: dict | None = None, instance_path: str | None = None) -> dict:
+    """Return defaults, then environment, then overrides, with the database path resolved."""
+    config = {**DEFAULTS, **from_env(), **(overrides or {})}
+    if not config["DATABASE"]:
+        folder = Path(instance_path or "instance")
+        config["DATABASE"] = str(folder / "faqbot.sqlite3")
+    return config

@@ -1,0 +1,124 @@
+"""Run an evaluation file through the real pipeline and score it."""
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .conversation import Turn
+from .pipeline import Bot, Reply
+
+DOCTOR_WORDS = ("doctor", "gp", "midwife", "pharmacist", "surgeon", "oncologist", "care team")
+
+
+@dataclass
+class CaseResult:
+    case: dict
+    kind: str
+    ok: bool
+    rank: int | None  # 1-based rank of the first passage with an expected phrase (answer cases)
+    reply: Reply
+    why: str = ""
+
+    @property
+    def question(self) -> str:
+        return self.case.get("q") or " / ".join(self.case.get("turns", []))
+
+
+@dataclass
+class Report:
+    results: list[CaseResult] = field(default_factory=list)
+
+    def _answers(self) -> list[CaseResult]:
+        return [r for r in self.results if r.kind == "answer"]
+
+    @property
+    def hit1(self) -> float:
+        a = self._answers()
+        return sum(r.rank == 1 for r in a) / len(a) if a else 1.0
+
+    @property
+    def hit3(self) -> float:
+        a = self._answers()
+        return sum(r.rank is not None and r.rank <= 3 for r in a) / len(a) if a else 1.0
+
+    @property
+    def mrr(self) -> float:
+        a = self._answers()
+        return sum(1 / r.rank for r in a if r.rank) / len(a) if a else 1.0
+
+    def by_kind(self) -> dict[str, tuple[int, int]]:
+        """Return kind -> (right, total); multi-turn cases are also counted as 'multi-turn'."""
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.results:
+            kinds = [r.kind] + (["multi-turn"] if "turns" in r.case else [])
+            for k in kinds:
+                out[k][0] += r.ok
+                out[k][1] += 1
+        return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+
+    def failures(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.ok]
+
+    def as_dict(self) -> dict:
+        return {
+            "hit@1": round(self.hit1, 4), "hit@3": round(self.hit3, 4), "mrr": round(self.mrr, 4),
+            "by_kind": {k: {"right": a, "total": b} for k, (a, b) in self.by_kind().items()},
+            "failures": [{"question": f.question, "kind": f.kind, "got": f.reply.type, "why": f.why}
+                         for f in self.failures()],
+        }
+
+
+def squash(text: str) -> str:
+    """Lower-case and collapse whitespace, as the evaluation file specifies."""
+    return " ".join(text.lower().split())
+
+
+def contains_any(text: str, phrases: list[str]) -> bool:
+    t = squash(text)
+    return any(squash(p) in t for p in phrases)
+
+
+def run_case(bot: Bot, case: dict) -> CaseResult:
+    """Send a case's turns in one conversation and judge the last reply."""
+    history: list[Turn] = []
+    reply = None
+    for i, message in enumerate(case.get("turns") or [case["q"]]):
+        reply = bot.reply(message, history)
+        history.append(Turn(str(i), message, reply.type, reply.weights))
+    kind = case["kind"]
+    rank, why = None, ""
+    if kind == "answer":
+        rank = next((i for i, p in enumerate(reply.passages, 1) if contains_any(p["text"], case["expect"])), None)
+        ok = reply.type == "answer" and rank == 1
+        why = "" if ok else f"type={reply.type}, expected phrase at rank {rank}"
+    elif kind == "caution":
+        caution = reply.caution or ""
+        ok = (reply.type in ("answer", "fallback") and contains_any(caution, case["expect"])
+              and any(re.search(rf"\b{w}\b", caution.lower()) for w in DOCTOR_WORDS))
+        why = "" if ok else f"type={reply.type}, caution={caution[:80]!r}"
+    else:
+        ok = reply.type == kind and (kind != "fallback" or not reply.passages)
+        why = "" if ok else f"type={reply.type}"
+    return CaseResult(case, kind, ok, rank, reply, why)
+
+
+def evaluate(bot: Bot, path: str | Path) -> Report:
+    """Run every case of an evaluation file."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return Report([run_case(bot, c) for c in data["cases"]])
+
+
+def below_thresholds(report: Report, config) -> list[str]:
+    """Name each threshold the report misses."""
+    misses = []
+    if report.hit1 < config["EVAL_MIN_HIT1"]:
+        misses.append(f"hit@1 {report.hit1:.3f} < {config['EVAL_MIN_HIT1']}")
+    if report.hit3 < config["EVAL_MIN_HIT3"]:
+        misses.append(f"hit@3 {report.hit3:.3f} < {config['EVAL_MIN_HIT3']}")
+    for kind, (right, total) in report.by_kind().items():
+        if kind != "answer" and right / total < config["EVAL_MIN_KIND_ACCURACY"]:
+            misses.append(f"{kind} accuracy {right}/{total} < {config['EVAL_MIN_KIND_ACCURACY']}")
+    return misses

@@ -1,0 +1,92 @@
+"""Split documents into sentence-bounded, answer-sized passages under their headings."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+from .corpus import Document
+
+MIN_WORDS, MAX_WORDS = 40, 120
+# Abbreviations a clinic's text uses; the untrained tokenizer only knows what we list
+# (training on five articles learnt nothing useful: see README "Sentence splitting").
+ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "etc", "vs", "approx", "no", "fig", "min", "hrs"}
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    doc_id: str
+    doc_title: str
+    heading: str | None
+    text: str
+    questions: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+@lru_cache(maxsize=1)
+def sentence_tokenizer() -> PunktSentenceTokenizer:
+    """Build the Punkt tokenizer with our abbreviations and no downloaded model."""
+    params = PunktParameters()
+    params.abbrev_types = set(ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences."""
+    return [s.strip() for s in sentence_tokenizer().tokenize(text) if s.strip()]
+
+
+def balanced_chunks(sents: list[str], max_words: int = MAX_WORDS) -> list[list[str]]:
+    """Cut a long run of sentences into near-equal chunks of at most max_words where possible."""
+    total = sum(len(s.split()) for s in sents)
+    if total <= max_words:
+        return [sents]
+    target = total / math.ceil(total / max_words)
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for s in sents:
+        n = len(s.split())
+        if chunks[-1] and size + n / 2 > target:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(s)
+        size += n
+    return chunks
+
+
+def split_document(doc: Document) -> list[Passage]:
+    """Turn one document into passages; headings go with the text under them."""
+    units: list[tuple[str | None, str, tuple[str, ...]]] = []  # (heading, text, questions)
+    heading: str | None = None
+    for block in doc.blocks:
+        if block.kind == "heading":
+            heading = block.text
+            continue
+        for i, chunk in enumerate(balanced_chunks(sentences(block.text))):
+            units.append((heading, " ".join(chunk), block.questions if i == 0 else ()))
+    merged: list[tuple[str | None, str, tuple[str, ...]]] = []
+    for unit in units:
+        if merged:
+            prev = merged[-1]
+            same_section = prev[0] == unit[0]
+            short = min(len(prev[1].split()), len(unit[1].split())) < MIN_WORDS
+            fits = len(prev[1].split()) + len(unit[1].split()) <= MAX_WORDS
+            if same_section and short and fits:
+                merged[-1] = (prev[0], prev[1] + " " + unit[1], prev[2] + unit[2])
+                continue
+        merged.append(unit)
+    return [
+        Passage(f"{doc.id}#{n}", doc.id, doc.title, h, text, qs)
+        for n, (h, text, qs) in enumerate(merged, start=1)
+    ]
+
+
+def split_corpus(docs: list[Document]) -> list[Passage]:
+    """Split every document."""
+    return [p for doc in docs for p in split_document(doc)]

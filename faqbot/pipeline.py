@@ -1,0 +1,187 @@
+"""The answer pipeline: validate -> safety -> small talk -> retrieve -> confidence -> compose."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from . import compose
+from .analysis import Analyzer, default_analyzer, tokenize
+from .config import Settings
+from .conversation import Turn, is_follow_up, with_context
+from .corpus import load_corpus
+from .index import Hit, Index
+from .passages import Passage, split_corpus
+from .safety import SafetyGate, caution_text, default_gate
+from .smalltalk import SmallTalk, clinic_topic, default_smalltalk
+from .spelling import Speller, english_frequency
+
+COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
+
+
+@dataclass
+class Trace:
+    """Why the bot answered as it did (for staff and `faqbot ask --explain`)."""
+
+    corrections: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)  # everyday words unknown to the corpus
+    own_terms: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
+    follow_up: bool = False
+    safety: list[str] = field(default_factory=list)
+    rule: str | None = None  # the safety, small-talk or clinic-topic rule that decided
+    confidence: float = 0.0
+    threshold: float = 0.0
+    decision: str = ""
+    hits: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    type: str  # answer | fallback | urgent | smalltalk
+    answer: str
+    passages: list[dict]
+    disclaimer: str
+    suggestions: list[str]
+    caution: str | None = None
+    confidence: float = 0.0
+    weights: dict[str, float] = field(default_factory=dict)  # effective terms, for context
+    top_passage: str | None = None
+    trace: Trace = field(default_factory=Trace)
+
+
+def passage_json(hit: Hit) -> dict:
+    """Describe a hit for the API."""
+    p = hit.passage
+    return {
+        "id": p.id,
+        "text": p.text,
+        "source": {"id": p.doc_id, "title": p.doc_title, "heading": p.heading},
+        "score": round(hit.score, 4),
+    }
+
+
+class Bot:
+    """Answer one message, given the recent turns of its conversation."""
+
+    def __init__(self, settings: Settings, passages: list[Passage], analyzer: Analyzer | None = None,
+                 gate: SafetyGate | None = None, smalltalk: SmallTalk | None = None):
+        self.settings = settings
+        self.analyzer = analyzer or default_analyzer(settings.STEMMING)
+        self.index = Index(passages, self.analyzer, settings.BM25_VARIANT, settings.BM25_K1, settings.BM25_B,
+                           variant_boost=settings.VARIANT_BOOST)
+        known = set(self.analyzer.stopwords) | {w for k in self.analyzer.rules for w in k}
+        self.speller = Speller(self.index.vocabulary, known)
+        self.gate = gate or default_gate()
+        self.smalltalk = smalltalk or default_smalltalk()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Bot":
+        """Load the corpus and build the bot; raises CorpusError for a bad corpus."""
+        docs, _problems = load_corpus(settings.CORPUS_DIR, strict=settings.CORPUS_STRICT)
+        return cls(settings, split_corpus(docs))
+
+    def fill(self, text: str) -> str:
+        """Fill the clinic's details into a configured text."""
+        s = self.settings
+        contact = f"please contact the clinic on {s.CLINIC_PHONE} or {s.CLINIC_EMAIL}"
+        if s.CLINIC_BOOKING_URL:
+            contact += f", or book online at {s.CLINIC_BOOKING_URL}"
+        return text.format(clinic=s.CLINIC_NAME, contact=contact, emergency=s.EMERGENCY_NUMBER,
+                           crisis=s.CRISIS_LINES)
+
+    def correct(self, message: str, trace: Trace) -> str:
+        """Spell-correct the message's words against the corpus vocabulary."""
+        words = []
+        for token in tokenize(message):
+            fixed = self.speller.correct(token)
+            if fixed != token:
+                trace.corrections[token] = fixed
+            words.append(fixed)
+        return " ".join(words)
+
+    def reply(self, message: str, history: list[Turn] | None = None) -> Reply:
+        """Answer a validated message."""
+        s = self.settings
+        trace = Trace(threshold=s.CONFIDENCE_THRESHOLD)
+        safety = self.gate.check(message)
+        trace.safety = list(safety.matched)
+        if safety.urgent is not None:
+            trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
+            return Reply("urgent", self.fill(safety.urgent.advice), [], s.DISCLAIMER, [], trace=trace)
+        intent = self.smalltalk.match(message)
+        if intent is not None:
+            trace.rule, trace.decision = f"smalltalk: {intent.name}", "smalltalk"
+            return Reply("smalltalk", self.fill(intent.reply), [], s.DISCLAIMER, list(s.STARTERS[:3]), trace=trace)
+        question = self.smalltalk.strip_greeting(message)
+        caution = caution_text(safety.cautions)
+        own = self.query_terms(self.correct(question, trace), trace)
+        weights = {t: 1.0 for t in own}
+        trace.follow_up = is_follow_up(question, own) and bool(history)
+        if trace.follow_up:
+            weights = with_context(weights, history or [], s.CONTEXT_WEIGHT)
+        trace.weights = weights
+        topic = clinic_topic(question)
+        hits = self.index.search(weights, k=s.TOP_K) if topic is None else []
+        trace.hits = [
+            {**passage_json(h), "contributions": h.contributions} for h in self.index.search(weights, k=s.TOP_K)
+        ]
+        trace.confidence = self.confidence(weights, hits[0]) if hits else 0.0
+        if topic is not None or not hits or trace.confidence < s.CONFIDENCE_THRESHOLD:
+            trace.rule = f"clinic topic: {topic.name}" if topic else None
+            trace.decision = "fallback"
+            return self.fallback(question, topic.reply if topic else None, caution, weights, trace)
+        trace.decision = "answer"
+        top = hits[0]
+        text = compose.best_sentences(top, self.index, self.analyzer)
+        answer = f"{text} (from \u201c{top.passage.doc_title}\u201d)"
+        if caution:
+            answer = f"{caution}\n\n{answer}"
+        return Reply(
+            "answer", answer, [passage_json(h) for h in hits], s.DISCLAIMER,
+            compose.suggestions(hits, self.index, question, fallback=s.STARTERS),
+            caution=caution, confidence=trace.confidence, weights=weights,
+            top_passage=top.passage.id, trace=trace,
+        )
+
+    def query_terms(self, text: str, trace: Trace) -> list[str]:
+        """Analyse a question, dropping everyday words the corpus has never seen.
+
+        "what *exactly* is remedial massage" should not lose confidence over "exactly";
+        an unseen rare word ("pizza", "hamstring") stays and counts against confidence.
+        """
+        terms = []
+        for term in self.analyzer.terms(text):
+            if term.stem not in self.index and english_frequency(term.surface) >= COMMON_WORD:
+                trace.ignored.append(term.surface)
+                continue
+            terms.append(term.stem)
+        trace.own_terms = terms
+        return terms
+
+    def confidence(self, weights: dict[str, float], top: Hit) -> float:
+        """Share of the query's IDF weight that the top passage matches (0..1)."""
+        def idf(term: str) -> float:
+            return self.index.idf(term) if term in self.index else self.index.max_idf * self.settings.UNSEEN_WEIGHT
+
+        total = sum(w * idf(t) for t, w in weights.items())
+        found = sum(w * idf(t) for t, w in weights.items() if t in top.contributions)
+        return round(found / total, 4) if total else 0.0
+
+    def fallback(self, question: str, why: str | None, caution: str | None,
+                 weights: dict[str, float], trace: Trace) -> Reply:
+        """Say plainly that the articles don't answer this, and point to the clinic."""
+        s = self.settings
+        opening = f"Sorry, {why[0].lower() + why[1:]} here." if why else \
+            "Sorry, I couldn't find an answer to that in our articles."
+        text = self.fill(f"{opening} For that, {{contact}}.")
+        if caution:
+            text = f"{caution}\n\n{text}"
+        return Reply("fallback", text, [], s.DISCLAIMER, list(s.STARTERS[:3]), caution=caution,
+                     confidence=trace.confidence, weights=weights, trace=trace)
+
+
+def reply_json(reply: Reply) -> dict:
+    """Describe a reply for the API (the trace is served separately to staff)."""
+    data = asdict(reply)
+    for private in ("weights", "top_passage", "trace"):
+        data.pop(private)
+    return data

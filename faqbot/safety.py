@@ -1,0 +1,128 @@
+"""Safety gate: red flags go to emergency care, contraindications get a caution."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .analysis import normalise
+
+# Clauses end at punctuation and at words that start a new thought ("no chest pain, just
+# a stiff back"), so a negation only reaches the words of its own clause.
+CLAUSE_BREAK = re.compile(r"[.,;:!?()\n]|\b(?:but|however|although|though|just|except|and now|yet)\b")
+NEGATION = re.compile(
+    r"\b(?:no|not|never|without|none|nor|denies|deny|free of|"
+    r"(?:do|does|did|have|has|had|is|am|are|was|were)(?:n't| not)(?: \w+)?)\b"
+)
+# Phrases that look like negations but express doubt, not absence (NegEx "pseudo-negations").
+PSEUDO_NEGATION = re.compile(r"\b(?:not sure|not certain|no idea|not know|n't know|not only|no doubt|not stop|n't stop)\b")
+NEGATION_WINDOW = 5  # words before a match that a negation may stand in
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    patterns: tuple[re.Pattern, ...]
+    advice: str
+    level: str = "caution"  # emergency | urgent | crisis | caution
+    who: str = ""
+    unless: re.Pattern | None = None
+
+
+@dataclass(frozen=True)
+class SafetyResult:
+    urgent: Rule | None
+    cautions: tuple[Rule, ...]
+    matched: tuple[str, ...] = ()  # "rule: matched text" for traces
+
+
+def negated(clause: str, start: int) -> bool:
+    """Tell whether a negation cue stands within a few words before position start."""
+    before = PSEUDO_NEGATION.sub(" ", clause[:start])
+    window = " ".join(before.split()[-NEGATION_WINDOW:])
+    return bool(NEGATION.search(window))
+
+
+def clauses(text: str) -> list[str]:
+    """Split normalised text into clauses."""
+    return [c.strip() for c in CLAUSE_BREAK.split(text) if c and c.strip()]
+
+
+def find(rule: Rule, parts: list[str]) -> tuple[str, str] | None:
+    """Return (clause, matched text) of the rule's first affirmed match."""
+    for clause in parts:
+        for pattern in rule.patterns:
+            for m in pattern.finditer(clause):
+                if not negated(clause, m.start()):
+                    return clause, m.group(0)
+    return None
+
+
+class SafetyGate:
+    """Check messages against urgent and caution rules."""
+
+    def __init__(self, urgent: list[Rule], caution: list[Rule]):
+        self.urgent_rules = urgent
+        self.caution_rules = caution
+
+    def check(self, message: str) -> SafetyResult:
+        """Classify a message: the first urgent rule that fires, and every caution."""
+        text = normalise(message)
+        parts = clauses(text)
+        matched: list[str] = []
+        urgent = None
+        demoted: list[Rule] = []
+        for rule in self.urgent_rules:
+            hit = find(rule, parts)
+            if hit is None:
+                continue
+            if rule.unless is not None and rule.unless.search(text):
+                matched.append(f"{rule.name} (not acute: {rule.unless.search(text).group(0)!r})")
+                continue
+            matched.append(f"{rule.name}: {hit[1]!r}")
+            urgent = rule
+            break
+        cautions = []
+        for rule in self.caution_rules:
+            hit = find(rule, parts)
+            if hit is not None:
+                matched.append(f"caution {rule.name}: {hit[1]!r}")
+                cautions.append(rule)
+        return SafetyResult(urgent, tuple(cautions + demoted), tuple(matched))
+
+
+def compile_rule(entry: dict, level: str) -> Rule:
+    """Build a rule from one TOML table."""
+    unless = entry.get("unless")
+    return Rule(
+        name=entry["name"],
+        patterns=tuple(re.compile(p) for p in entry["patterns"]),
+        advice=entry["advice"],
+        level=entry.get("level", level),
+        who=entry.get("who", ""),
+        unless=re.compile(unless) if unless else None,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_gate() -> SafetyGate:
+    """Load the shipped safety rules."""
+    data = tomllib.loads(resources.files("faqbot.data").joinpath("safety.toml").read_text("utf-8"))
+    return SafetyGate(
+        [compile_rule(e, "emergency") for e in data["urgent"]],
+        [compile_rule(e, "caution") for e in data["caution"]],
+    )
+
+
+def caution_text(rules: tuple[Rule, ...]) -> str | None:
+    """Write the caution in the bot's own words, naming each condition and whom to ask."""
+    if not rules:
+        return None
+    parts = [
+        f"Because you mentioned {r.name}, please check with {r.who} before having a massage: "
+        f"{r.advice}."
+        for r in rules
+    ]
+    return " ".join(parts) + " Please also tell your therapist about it before your session."

@@ -1,0 +1,68 @@
+"""Small talk and clinic-admin topics: intents matched on the whole message or a keyword."""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .analysis import normalise
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    patterns: tuple[re.Pattern, ...]
+    reply: str
+
+
+def load_intents(name: str, table: str, whole: bool) -> tuple[Intent, ...]:
+    """Load intents from a TOML data file; whole=True anchors patterns to the message."""
+    data = tomllib.loads(resources.files("faqbot.data").joinpath(name).read_text("utf-8"))
+    wrap = (lambda p: rf"(?:{p})") if not whole else (lambda p: rf"^(?:{p})$")
+    return tuple(
+        Intent(e["name"], tuple(re.compile(wrap(p)) for p in e["patterns"]), e["reply"]) for e in data[table]
+    )
+
+
+def plain(message: str) -> str:
+    """Case-fold and drop punctuation so 'Thanks!!' reads as 'thanks'."""
+    return " ".join(re.sub(r"[^\w' ]+", " ", normalise(message)).split())
+
+
+class SmallTalk:
+    """Recognise greetings, thanks, goodbyes and questions about the bot."""
+
+    def __init__(self, intents: tuple[Intent, ...]):
+        self.intents = intents
+        greeting = next((i for i in intents if i.name == "greeting"), None)
+        body = greeting.patterns[0].pattern[4:-2] if greeting else r"(?!)"
+        self._greeting_prefix = re.compile(rf"^\W*(?:{body})\b[\s,.!-]*", re.I)
+
+    def match(self, message: str) -> Intent | None:
+        """Return the intent when the whole message is small talk."""
+        text = plain(message)
+        return next((i for i in self.intents if any(p.match(text) for p in i.patterns)), None)
+
+    def strip_greeting(self, message: str) -> str:
+        """Drop a leading greeting so 'Hi! what is petrissage?' asks the question."""
+        return self._greeting_prefix.sub("", normalise(message), count=1) or message
+
+
+@lru_cache(maxsize=1)
+def default_smalltalk() -> SmallTalk:
+    """Load the shipped small-talk intents."""
+    return SmallTalk(load_intents("smalltalk.toml", "intent", whole=True))
+
+
+@lru_cache(maxsize=1)
+def clinic_topics() -> tuple[Intent, ...]:
+    """Load the clinic-admin topics the articles cannot answer."""
+    return load_intents("clinic_topics.toml", "topic", whole=False)
+
+
+def clinic_topic(message: str) -> Intent | None:
+    """Return the clinic-admin topic a message asks about, if any."""
+    text = plain(message)
+    return next((t for t in clinic_topics() if any(p.search(text) for p in t.patterns)), None)

@@ -1,0 +1,66 @@
+"""Correct misspelt query words against the corpus vocabulary, leaving real words alone."""
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+
+from spellchecker import SpellChecker
+
+
+@lru_cache(maxsize=1)
+def english_words() -> SpellChecker:
+    """Load the English word list that tells a real word from a typo (shipped with pyspellchecker)."""
+    return SpellChecker(distance=1)
+
+
+def english_frequency(word: str) -> float:
+    """Return how often a word is used in general English (0.0 when unknown)."""
+    return english_words().word_usage_frequency(word) if word in english_words() else 0.0
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance, giving up above limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+class Speller:
+    """Map an unknown query word to the nearest corpus word."""
+
+    def __init__(self, vocabulary: Counter, extra_known: set[str] = frozenset()):
+        self.vocabulary = vocabulary
+        self.known = set(vocabulary) | set(extra_known)
+        self._by_length: dict[int, list[str]] = {}
+        for word in vocabulary:
+            if word.isalpha():
+                self._by_length.setdefault(len(word), []).append(word)
+
+    @staticmethod
+    def allowance(word: str) -> int:
+        """Allow one edit in short words and two in long ones; none in very short ones."""
+        return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+
+    def correct(self, word: str) -> str:
+        """Return the corrected word, or the word itself when it is known or nothing is close."""
+        limit = self.allowance(word)
+        if limit == 0 or not word.isalpha() or word in self.known or word in english_words():
+            return word
+        best: tuple[int, int, str] | None = None
+        for n in range(len(word) - limit, len(word) + limit + 1):
+            for cand in self._by_length.get(n, ()):
+                d = edit_distance(word, cand, limit)
+                if d <= limit and (best is None or (d, -self.vocabulary[cand]) < best[:2]):
+                    best = (d, -self.vocabulary[cand], cand)
+        return best[2] if best else word
