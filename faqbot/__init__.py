@@ -1,1 +1,57 @@
 """faqbot: a safe, fast FAQ chatbot over a clinic's articles."""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, jsonify
+
+from . import config as config_module
+from .config import Settings
+from .pipeline import Bot
+from .storage import Store
+
+log = logging.getLogger("faqbot")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app: load configuration, build the index once, wire the blueprints.
+
+    Raises corpus.CorpusError (listing every bad file) when the corpus can't be served.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(config_module.load(test_config, app.instance_path))
+    settings = Settings.from_mapping(app.config)
+    started = time.perf_counter()
+    bot = Bot.from_settings(settings)
+    log.info("indexed %d passages in %.0f ms", len(bot.index), (time.perf_counter() - started) * 1000)
+    store = Store(app.config["DATABASE"], settings.SESSION_TTL, settings.SESSION_TURNS,
+                  app.config["LOG_RETENTION_DAYS"])
+    store.ping()  # create the database now so a bad path shows at start-up, then
+    store.close()  # let each worker open its own connection after the fork
+    app.extensions["faqbot"] = bot
+    app.extensions["faqbot.store"] = store
+
+    from . import api, errors
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    try:
+        from . import widget
+    except ImportError:  # the widget ships separately while it is being built
+        widget = None
+    if widget is not None:
+        app.register_blueprint(widget.bp)
+    origins = [o.strip() for o in str(app.config["CORS_ORIGINS"]).split(",") if o.strip()]
+    if origins:
+        from flask_cors import CORS
+
+        CORS(app, resources={r"/api/*": {"origins": origins}}, supports_credentials=False,
+             max_age=600)
+
+    @app.get("/healthz")
+    def healthz():
+        """Report that the service can answer."""
+        return jsonify({"status": "ok", "passages": len(bot.index)})
+
+    return app

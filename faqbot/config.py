@@ -20,10 +20,12 @@ DEFAULTS: dict = {
     "BM25_K1": 1.2,
     "BM25_B": 0.75,
     "STEMMING": True,
-    "CONFIDENCE_THRESHOLD": 0.5,
+    "CONFIDENCE_THRESHOLD": 0.42,
     "CONTEXT_WEIGHT": 0.5,
-    "UNSEEN_WEIGHT": 1.0,  # IDF of a rare word the corpus lacks, as a share of the largest IDF
-    "VARIANT_BOOST": 2,
+    "MIN_KEYNESS": 10.0,  # how much more often than in everyday English a matched term must occur
+    "UNSEEN_WEIGHT": 0.7,  # IDF of a rare word the corpus lacks, as a share of the largest IDF
+    "VARIANT_BOOST": 1,  # times a passage's visitor questions are repeated in its index text
+    "VARIANT_WEIGHT": 1.0,  # score multiplier (1 + w * similarity) for restating a visitor question
     "CLINIC_NAME": "Harbourside Remedial Massage",
     "CLINIC_PHONE": "(02) 5550 1234",
     "CLINIC_EMAIL": "hello@harbourside-massage.example",
@@ -67,7 +69,9 @@ class Settings:
     CONFIDENCE_THRESHOLD: float
     CONTEXT_WEIGHT: float
     UNSEEN_WEIGHT: float
+    MIN_KEYNESS: float
     VARIANT_BOOST: int
+    VARIANT_WEIGHT: float
     CLINIC_NAME: str
     CLINIC_PHONE: str
     CLINIC_EMAIL: str

@@ -67,7 +67,7 @@ class Bot:
         self.settings = settings
         self.analyzer = analyzer or default_analyzer(settings.STEMMING)
         self.index = Index(passages, self.analyzer, settings.BM25_VARIANT, settings.BM25_K1, settings.BM25_B,
-                           variant_boost=settings.VARIANT_BOOST)
+                           variant_boost=settings.VARIANT_BOOST, variant_weight=settings.VARIANT_WEIGHT)
         known = set(self.analyzer.stopwords) | {w for k in self.analyzer.rules for w in k}
         self.speller = Speller(self.index.vocabulary, known)
         self.gate = gate or default_gate()
@@ -158,13 +158,18 @@ class Bot:
         return terms
 
     def confidence(self, weights: dict[str, float], top: Hit) -> float:
-        """Share of the query's IDF weight that the top passage matches (0..1)."""
+        """Share of the query's IDF weight the top passage matches, or its variant match (0..1)."""
         def idf(term: str) -> float:
             return self.index.idf(term) if term in self.index else self.index.max_idf * self.settings.UNSEEN_WEIGHT
 
+        # Matching only everyday words ("recommend a good pizza place" meets "recommended")
+        # is no evidence: at least one matched term must be one the articles are about.
+        topical = max((self.index.keyness.get(t, 0.0) for t in top.contributions), default=0.0)
+        if topical < self.settings.MIN_KEYNESS and top.variant < self.settings.CONFIDENCE_THRESHOLD:
+            return 0.0
         total = sum(w * idf(t) for t, w in weights.items())
         found = sum(w * idf(t) for t, w in weights.items() if t in top.contributions)
-        return round(found / total, 4) if total else 0.0
+        return round(max(found / total if total else 0.0, top.variant), 4)
 
     def fallback(self, question: str, why: str | None, caution: str | None,
                  weights: dict[str, float], trace: Trace) -> Reply:
