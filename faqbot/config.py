@@ -25,7 +25,7 @@ DEFAULTS: dict = {
     "MIN_KEYNESS": 10.0,  # how much more often than in everyday English a matched term must occur
     "UNSEEN_WEIGHT": 0.7,  # IDF of a rare word the corpus lacks, as a share of the largest IDF
     "VARIANT_BOOST": 1,  # times a passage's visitor questions are repeated in its index text
-    "VARIANT_WEIGHT": 1.0,  # score multiplier (1 + w * similarity) for restating a visitor question
+    "VARIANT_WEIGHT": 2.0,  # score multiplier (1 + w * similarity) for restating a visitor question
     "CLINIC_NAME": "Harbourside Remedial Massage",
     "CLINIC_PHONE": "(02) 5550 1234",
     "CLINIC_EMAIL": "hello@harbourside-massage.example",

@@ -66,7 +66,7 @@ class Index:
     """Score passages for weighted query terms."""
 
     def __init__(self, passages: list[Passage], analyzer: Analyzer, variant: str = "plus",
-                 k1: float = 1.2, b: float = 0.75, delta: float = 1.0, variant_boost: int = 1, variant_weight: float = 1.0):
+                 k1: float = 1.2, b: float = 0.75, delta: float = 1.0, variant_boost: int = 1, variant_weight: float = 2.0):
         if not passages:
             raise ValueError("cannot index an empty list of passages")
         self.passages = passages

@@ -1,0 +1,175 @@
+"""The faqbot command: serve, ask, eval, check-corpus, import-article."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import config as config_module
+from .config import Settings
+from .conversation import Turn
+from .corpus import CorpusError, load_corpus, slug
+from .passages import split_corpus
+
+
+def settings(**overrides) -> tuple[dict, Settings]:
+    """Load configuration the same way the app does."""
+    cfg = config_module.load({k: v for k, v in overrides.items() if v is not None})
+    return cfg, Settings.from_mapping(cfg)
+
+
+def build_bot(cfg_settings: Settings):
+    """Build the bot or exit listing the corpus problems."""
+    from .pipeline import Bot
+
+    try:
+        return Bot.from_settings(cfg_settings)
+    except CorpusError as exc:
+        fail_corpus(exc)
+
+
+def fail_corpus(exc: CorpusError):
+    click.echo("The corpus has problems:", err=True)
+    for problem in exc.problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(3)
+
+
+@click.group()
+def main():
+    """A safe, fast FAQ chatbot over a clinic's articles."""
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", 8000)), type=int, show_default="$PORT or 8000")
+@click.option("--workers", default=2, type=int, show_default=True)
+def serve(host: str, port: int, workers: int):
+    """Run the service under gunicorn, indexing once before the workers fork."""
+    from gunicorn.app.base import BaseApplication
+
+    from .wsgi import build
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
+                               "accesslog": "-", "timeout": 30}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return build()
+
+    click.echo(f"faqbot: serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    Server().run()
+
+
+def print_reply(reply, explain: bool):
+    click.echo(f"[{reply.type}] (confidence {reply.confidence:.2f})")
+    click.echo(reply.answer)
+    for i, p in enumerate(reply.passages, 1):
+        src = p["source"]
+        heading = f" > {src['heading']}" if src["heading"] else ""
+        click.echo(f"\n  {i}. {p['score']:.3f}  {src['title']}{heading}  [{p['id']}]")
+        click.echo(click.wrap_text(p["text"], initial_indent="     ", subsequent_indent="     ", width=100))
+    if reply.suggestions:
+        click.echo("\nYou could also ask: " + " | ".join(reply.suggestions))
+    click.echo(f"\n{reply.disclaimer}")
+    if explain:
+        click.echo("\n--- why ---")
+        click.echo(json.dumps(reply.trace.__dict__, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--explain", is_flag=True, help="Show the trace: terms, rules, scores, decision.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON reply.")
+def ask(question: tuple[str, ...], explain: bool, as_json: bool):
+    """Answer one question (use ' / ' to send several turns of one conversation)."""
+    from .pipeline import reply_json
+
+    _, s = settings()
+    bot = build_bot(s)
+    history: list[Turn] = []
+    for i, message in enumerate(" ".join(question).split(" / ")):
+        reply = bot.reply(message, history)
+        history.append(Turn(str(i), message, reply.type, reply.weights))
+    if as_json:
+        data = reply_json(reply)
+        if explain:
+            data["trace"] = reply.trace.__dict__
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print_reply(reply, explain)
+
+
+@main.command("eval")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="Show every case, not only failures.")
+def evaluate_cmd(file: str | None, as_json: bool, verbose: bool):
+    """Score an evaluation file; exit 1 when under the configured thresholds."""
+    from .evaluation import below_thresholds, evaluate
+
+    cfg, s = settings()
+    path = file or cfg["EVAL_FILE"]
+    if not Path(path).is_file():
+        raise click.UsageError(f"no evaluation file at {path}; pass FILE or set FAQBOT_EVAL_FILE")
+    report = evaluate(build_bot(s), path)
+    misses = below_thresholds(report, cfg)
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "passed": not misses, "misses": misses}, indent=2))
+    else:
+        click.echo(f"{len(report.results)} cases from {path}")
+        click.echo(f"hit@1 {report.hit1:.3f}   hit@3 {report.hit3:.3f}   MRR {report.mrr:.3f}")
+        for kind, (right, total) in report.by_kind().items():
+            click.echo(f"  {kind:<11} {right}/{total}")
+        for r in report.results if verbose else report.failures():
+            mark = "ok  " if r.ok else "FAIL"
+            click.echo(f"{mark} [{r.kind}] {r.question} -> {r.reply.type} {r.why}")
+        click.echo("PASSED" if not misses else "BELOW THRESHOLD: " + "; ".join(misses))
+    sys.exit(1 if misses else 0)
+
+
+@main.command("check-corpus")
+@click.argument("directory", required=False)
+def check_corpus(directory: str | None):
+    """Validate the corpus and summarise its documents and passages."""
+    _, s = settings()
+    directory = directory or s.CORPUS_DIR
+    try:
+        docs, _ = load_corpus(directory, strict=True)
+    except CorpusError as exc:
+        fail_corpus(exc)
+    passages = split_corpus(docs)
+    for doc in docs:
+        mine = [p for p in passages if p.doc_id == doc.id]
+        words = sorted(p.words for p in mine)
+        questions = sum(len(p.questions) for p in mine)
+        click.echo(f"ok  {Path(doc.path).name}: '{doc.title}' ({doc.id}), {len(mine)} passages "
+                   f"of {words[0]}-{words[-1]} words, {questions} visitor questions")
+    click.echo(f"{len(docs)} documents, {len(passages)} passages: corpus OK")
+
+
+@main.command("import-article")
+@click.argument("raw", type=click.Path(exists=True, dir_okay=False))
+@click.option("--title", help="The article's title, when the scrape has none.")
+@click.option("--id", "doc_id", help="A stable id (default: from the title).")
+@click.option("--out", "out_dir", default=None, help="Corpus directory to write to.")
+def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str | None):
+    """Clean a raw scraped article into a corpus document (Markdown with front matter)."""
+    from .cleaning import clean_scraped
+
+    try:
+        article = clean_scraped(Path(raw).read_text(encoding="utf-8"), title=title)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.UsageError(f"{raw}: {exc}") from None
+    doc_id = doc_id or slug(article.title)
+    target = Path(out_dir or settings()[1].CORPUS_DIR) / f"{doc_id}.md"
+    if target.exists():
+        raise click.UsageError(f"{target} exists; choose another --id")
+    target.write_text(f"---\nid: {doc_id}\ntitle: {article.title}\nsource: {Path(raw).name}\n---\n\n{article.body}",
+                      encoding="utf-8")
+    click.echo(f"wrote {target}: review its headings, then add 'Q:' visitor questions above paragraphs")

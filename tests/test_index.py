@@ -1,0 +1,56 @@
+import pytest
+
+from faqbot.analysis import default_analyzer
+from faqbot.index import Index, make_bm25
+from faqbot.passages import Passage
+
+
+def passages(*texts):
+    return [Passage(f"d#{i}", "d", "", None, t) for i, t in enumerate(texts)]
+
+
+CORPUS = passages("massage helps sciatica", "massage helps posture", "massage eases stress",
+                  "massage for athletes")
+
+
+def test_common_terms_keep_positive_idf_with_plus():
+    index = Index(CORPUS, default_analyzer(), "plus")
+    assert index.idf("massag") > 0
+    hits = index.search({"massag": 1.0, "sciatica": 1.0})
+    assert hits[0].passage.id == "d#0"
+
+
+def test_okapi_zeroes_common_terms_which_is_why_we_do_not_use_it():
+    okapi = make_bm25("okapi", [["massag", "x"], ["massag", "y"], ["massag", "z"]], 1.2, 0.75, 1.0)
+    assert okapi.idf["massag"] <= 0.25 * max(okapi.idf.values())
+
+
+def test_unknown_variant_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="l', 'okapi', 'plus"):
+        Index(CORPUS, default_analyzer(), "bm42")
+
+
+def test_empty_index_and_query():
+    with pytest.raises(ValueError):
+        Index([], default_analyzer())
+    assert Index(CORPUS, default_analyzer()).search({}) == []
+
+
+def test_contributions_explain_the_score():
+    hit = Index(CORPUS, default_analyzer()).search({"sciatica": 1.0, "massag": 0.5})[0]
+    assert set(hit.contributions) == {"sciatica", "massag"}
+    assert hit.score == pytest.approx(sum(hit.contributions.values()), rel=1e-3)
+
+
+def test_visitor_question_lifts_its_passage():
+    ps = passages("deeper stronger touch with kneading", "pain relief for chronic pain")
+    ps[0] = Passage("d#0", "d", "", None, ps[0].text, ("Does it hurt?",))
+    hits = Index(ps, default_analyzer()).search({"pain": 1.0})
+    assert hits[0].passage.id == "d#0" and hits[0].variant == 1.0
+
+
+def test_builds_the_shipped_corpus_quickly(bot):
+    import time
+    started = time.perf_counter()
+    Index(bot.index.passages, bot.analyzer)
+    assert time.perf_counter() - started < 1.0

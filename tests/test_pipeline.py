@@ -1,0 +1,103 @@
+from faqbot.conversation import Turn, is_follow_up
+
+
+def test_answer_has_passages_citation_disclaimer_and_suggestions(bot):
+    reply = bot.reply("Can remedial massage help my sciatica?")
+    assert reply.type == "answer"
+    assert "sciatica" in reply.passages[0]["text"].lower()
+    assert reply.passages[0]["source"]["title"] in reply.answer
+    assert reply.disclaimer and 2 <= len(reply.suggestions) <= 3
+    scores = [p["score"] for p in reply.passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_short_answer_is_one_or_two_sentences_from_the_top_passage(bot):
+    reply = bot.reply("Does it lower cortisol?")
+    text = reply.answer.rsplit(" (from", 1)[0]
+    assert "cortisol" in text and text in reply.passages[0]["text"]
+
+
+def test_spelling_is_corrected(bot):
+    reply = bot.reply("can it help siatica or arthritus")
+    assert reply.trace.corrections == {"siatica": "sciatica", "arthritus": "arthritis"}
+    assert reply.type == "answer"
+
+
+def test_urgent_has_no_passages_and_names_the_emergency_number(bot):
+    reply = bot.reply("I have crushing chest pain")
+    assert reply.type == "urgent" and reply.passages == [] and reply.disclaimer
+    assert "000" in reply.answer and "911" in reply.answer
+
+
+def test_crisis_reply_gives_crisis_lines(bot):
+    reply = bot.reply("I feel like ending my life")
+    assert reply.type == "urgent" and "13 11 14" in reply.answer and "988" in reply.answer
+
+
+def test_urgent_wins_over_small_talk_and_clinic_topics(bot):
+    assert bot.reply("hi, I can't breathe").type == "urgent"
+    assert bot.reply("can I book a massage, my chest pain is bad").type == "urgent"
+
+
+def test_fallback_points_to_the_clinic_without_passages(bot):
+    for question in ("How much is a session?", "Do you have parking?", "who won the football last night",
+                     "qwzx vbnm plok"):
+        reply = bot.reply(question)
+        assert reply.type == "fallback", question
+        assert reply.passages == [] and reply.disclaimer and reply.suggestions
+        assert bot.settings.CLINIC_PHONE in reply.answer
+
+
+def test_small_talk(bot):
+    for message, intent in (("hello there", "greeting"), ("Thanks so much!", "thanks"), ("bye", "goodbye"),
+                            ("who are you?", "about the bot")):
+        reply = bot.reply(message)
+        assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"
+        assert reply.passages == []
+
+
+def test_greeting_before_a_question_answers_the_question(bot):
+    reply = bot.reply("Hi! what is petrissage?")
+    assert reply.type == "answer" and "petrissage" in reply.passages[0]["text"]
+
+
+def test_caution_is_added_to_an_answer(bot):
+    reply = bot.reply("I'm pregnant, can massage help my sore back?")
+    assert reply.type in ("answer", "fallback")
+    assert "pregnancy" in reply.caution and "midwife" in reply.caution
+    assert reply.answer.startswith(reply.caution)
+
+
+def test_follow_up_uses_the_previous_turn(bot):
+    first = bot.reply("Does it help with posture?")
+    history = [Turn("1", "Does it help with posture?", first.type, first.weights)]
+    alone = bot.reply("how many sessions would that take?")
+    followed = bot.reply("how many sessions would that take?", history)
+    assert followed.trace.follow_up and not alone.trace.follow_up
+    assert "postur" in followed.weights and followed.weights["postur"] < 1
+    assert "number of sessions" in followed.passages[0]["text"]
+
+
+def test_follow_up_detection():
+    assert is_follow_up("will it help?", ["help"])
+    assert is_follow_up("what about my knee?", ["knee"])
+    assert is_follow_up("and for sciatica", ["sciatica"])
+    assert not is_follow_up("What is petrissage?", ["petrissag"])
+
+
+def test_new_topic_is_not_dragged_back(bot):
+    first = bot.reply("Does it lower cortisol?")
+    reply = bot.reply("What is petrissage?", [Turn("1", "cortisol", first.type, first.weights)])
+    assert not reply.trace.follow_up and "petrissage" in reply.passages[0]["text"]
+
+
+def test_every_visitor_question_retrieves_its_own_passage(bot):
+    # The suggestions are drawn from these, so each must really be answered by its passage.
+    misses = []
+    for passage in bot.index.passages:
+        for question in passage.questions:
+            reply = bot.reply(question)
+            top3 = [p["id"] for p in reply.passages]
+            if reply.type != "answer" or passage.id not in top3:
+                misses.append((question, reply.type, top3))
+    assert len(misses) <= 3, misses

@@ -1,0 +1,70 @@
+import pytest
+
+from faqbot.safety import caution_text, default_gate
+
+URGENT = {
+    "I'm having chest pain and I feel sweaty": "chest pain",
+    "there is a crushing pressure in my chest": "chest pain",
+    "I can't breathe properly": "trouble breathing",
+    "my dad's face is drooping and his speech is slurred": "stroke signs",
+    "I've lost control of my bladder and my legs are numb": "loss of bladder or bowel control",
+    "numbness in my groin and back pain": "loss of bladder or bowel control",
+    "my calf is hot and swollen after a long flight": "possible blood clot",
+    "I think I've broken my wrist": "possible broken bone",
+    "the bone is sticking out": "possible broken bone",
+    "I have a deep cut that won't stop bleeding": "heavy bleeding",
+    "I want to kill myself": "thoughts of suicide or self-harm",
+    "sometimes I think about ending my life": "thoughts of suicide or self-harm",
+    "I don't want to live anymore": "thoughts of suicide or self-harm",
+    "I've been self-harming": "thoughts of suicide or self-harm",
+}
+
+NOT_URGENT = [
+    "no chest pain, just a stiff back",
+    "I don't have chest pain but my shoulders are tight",
+    "I'm not short of breath, I just have sore legs",
+    "does massage help with breathing and relaxation?",
+    "can massage help heart and stroke problems from poor circulation?",
+    "what is remedial massage?",
+    "I broke my wrist two months ago and it is stiff now",
+    "my legs feel heavy after running",
+    "I'm not suicidal, just stressed",
+]
+
+
+@pytest.mark.parametrize("message, rule", URGENT.items())
+def test_red_flags_are_urgent(message, rule):
+    result = default_gate().check(message)
+    assert result.urgent is not None and result.urgent.name == rule
+
+
+@pytest.mark.parametrize("message", NOT_URGENT)
+def test_negated_or_harmless_mentions_are_not_urgent(message):
+    assert default_gate().check(message).urgent is None
+
+
+def test_negation_only_reaches_its_own_clause():
+    assert default_gate().check("No chest pain but I can't breathe").urgent.name == "trouble breathing"
+    assert default_gate().check("I'm not sure but I think my arm is broken").urgent is not None
+
+
+@pytest.mark.parametrize("message, condition, who", [
+    ("I'm recovering from a hip replacement", "surgery", "surgeon"),
+    ("I'm having chemotherapy", "cancer", "oncologist"),
+    ("I'm 20 weeks pregnant", "pregnancy", "midwife"),
+    ("I take warfarin", "blood-thinning", "pharmacist"),
+    ("I have a fever", "fever", "GP"),
+    ("I had a DVT last year", "blood clots", "doctor"),
+    ("I have an open wound on my leg", "open wounds", "GP"),
+    ("I broke my ankle six weeks ago", "fracture", "doctor"),
+])
+def test_contraindications_get_a_caution_naming_condition_and_who_to_ask(message, condition, who):
+    result = default_gate().check(message)
+    assert result.urgent is None
+    text = caution_text(result.cautions)
+    assert condition in text and who in text and "tell your therapist" in text
+
+
+def test_negated_contraindication_gets_no_caution():
+    assert default_gate().check("I'm not pregnant and have no fever").cautions == ()
+    assert caution_text(()) is None
