@@ -1,6 +1,7 @@
 """The answer pipeline: validate -> safety -> small talk -> retrieve -> confidence -> compose."""
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 from . import compose
@@ -14,6 +15,7 @@ from .safety import SafetyGate, caution_text, default_gate
 from .smalltalk import SmallTalk, clinic_topic, default_smalltalk
 from .spelling import Speller, english_frequency
 
+log = logging.getLogger(__name__)
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
 
 
@@ -76,7 +78,9 @@ class Bot:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Bot":
         """Load the corpus and build the bot; raises CorpusError for a bad corpus."""
-        docs, _problems = load_corpus(settings.CORPUS_DIR, strict=settings.CORPUS_STRICT)
+        docs, problems = load_corpus(settings.CORPUS_DIR, strict=settings.CORPUS_STRICT)
+        for problem in problems:  # only in lenient mode: strict mode raised already
+            log.warning("corpus file skipped: %s", problem)
         return cls(settings, split_corpus(docs))
 
     def fill(self, text: str) -> str:

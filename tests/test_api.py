@@ -1,0 +1,123 @@
+import json
+
+import pytest
+
+from faqbot import create_app
+
+
+def test_chat_contract(chat):
+    body = chat("what is remedial massage?")
+    for key in ("session_id", "reply_id", "type", "answer", "passages", "disclaimer", "suggestions", "contact"):
+        assert key in body
+    assert body["type"] == "answer" and body["disclaimer"]
+    passage = body["passages"][0]
+    assert {"id", "text", "source", "score"} <= set(passage)
+    assert {"id", "title", "heading"} <= set(passage["source"])
+    assert isinstance(passage["score"], float)
+    assert 2 <= len(body["suggestions"]) <= 3
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("How much does it cost?", "fallback"),
+    ("my chest feels tight and I can't breathe", "urgent"),
+    ("thanks!", "smalltalk"),
+])
+def test_types_other_than_answer_have_no_passages(chat, message, kind):
+    body = chat(message)
+    assert body["type"] == kind and body["passages"] == []
+    assert body["disclaimer"]
+
+
+def test_server_issues_a_session_and_keeps_it(chat):
+    first = chat("Does it help with posture?")
+    sid = first["session_id"]
+    assert len(sid) >= 16
+    second = chat("how many sessions would that take?", sid)
+    assert second["session_id"] == sid
+    assert "number of sessions" in second["passages"][0]["text"]
+
+
+def test_follow_up_in_another_session_has_no_context(chat):
+    chat("Does it help with posture?")
+    other = chat("how many sessions would that take?", "a-brand-new-session")
+    assert other["session_id"] == "a-brand-new-session"
+
+
+def test_unknown_fields_are_ignored(client):
+    response = client.post("/api/chat", json={"message": "hello", "colour": "blue", "n": [1, 2]})
+    assert response.status_code == 200
+
+
+def test_sessions_expire_and_are_bounded(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3"), "SESSION_TTL": 0,
+                      "SESSION_TURNS": 2})
+    store = app.extensions["faqbot.store"]
+    client = app.test_client()
+    sid = client.post("/api/chat", json={"message": "Does it help with posture?"}).get_json()["session_id"]
+    assert store.history(sid) == []  # expired at once with a TTL of 0
+    store.session_ttl = 3600
+    for message in ("one question", "two questions", "three questions"):
+        client.post("/api/chat", json={"message": message, "session_id": sid})
+    assert [t.message for t in store.history(sid)] == ["two questions", "three questions"]
+    store.session_ttl = -1
+    store.purge()
+    conn = store.connect()
+    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_feedback_is_stored(client, app):
+    reply = client.post("/api/chat", json={"message": "what is petrissage?"}).get_json()
+    response = client.post("/api/feedback", json={"session_id": reply["session_id"], "reply_id": reply["reply_id"],
+                                                   "vote": "down", "comment": "too long"})
+    assert response.status_code == 201 and response.get_json() == {"ok": True}
+    rows = app.extensions["faqbot.store"].connect().execute("SELECT vote, comment FROM feedback").fetchall()
+    assert rows == [("down", "too long")]
+
+
+def test_feedback_on_unknown_reply_is_404(client):
+    response = client.post("/api/feedback", json={"session_id": "abcdefgh", "reply_id": "ijklmnop", "vote": "up"})
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "unknown_reply"
+
+
+def test_info_for_the_widget(client):
+    body = client.get("/api/info").get_json()
+    assert body["name"] and body["greeting"] and len(body["starters"]) >= 3 and body["disclaimer"]
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+
+
+def test_answers_survive_a_broken_database(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3")})
+    store = app.extensions["faqbot.store"]
+    store.path = str(tmp_path / "missing-dir" / "x" / "d.sqlite3")
+    (tmp_path / "missing-dir").write_text("a file where a folder should be")
+    store.close()
+    response = app.test_client().post("/api/chat", json={"message": "what is remedial massage?"})
+    assert response.status_code == 200 and response.get_json()["type"] == "answer"
+
+
+def test_config_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FAQBOT_MAX_MESSAGE_LENGTH", "10")
+    monkeypatch.setenv("FAQBOT_CLINIC_PHONE", "0400 000 000")
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3")})
+    client = app.test_client()
+    assert client.post("/api/chat", json={"message": "x" * 11}).status_code == 400
+    assert client.get("/api/info").get_json()["contact"]["phone"] == "0400 000 000"
+
+
+def test_cors_is_same_origin_by_default_and_configurable(tmp_path, client):
+    response = client.options("/api/chat", headers={"Origin": "https://clinic.example",
+                                                    "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "c.sqlite3"),
+                      "CORS_ORIGINS": "https://clinic.example, https://other.example"})
+    response = app.test_client().options("/api/chat", headers={
+        "Origin": "https://clinic.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type"})
+    assert response.headers["Access-Control-Allow-Origin"] == "https://clinic.example"
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    denied = app.test_client().post("/api/chat", json={"message": "hi"}, headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in denied.headers

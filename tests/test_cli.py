@@ -1,0 +1,59 @@
+import subprocess
+import sys
+
+from faqbot.cli import main
+
+
+def test_ask_prints_answer_passages_and_scores(runner):
+    result = runner.invoke(main, ["ask", "will it help my sciatica?"])
+    assert result.exit_code == 0, result.output
+    assert "[answer]" in result.output and "sciatica" in result.output
+    assert "1. " in result.output and "General information" in result.output
+
+
+def test_ask_explain_shows_the_trace(runner):
+    result = runner.invoke(main, ["ask", "--explain", "--json", "can it help siatica"])
+    assert result.exit_code == 0
+    assert '"corrections"' in result.output and '"siatica": "sciatica"' in result.output
+
+
+def test_ask_several_turns(runner):
+    result = runner.invoke(main, ["ask", "Does it help with posture? / how many sessions would that take?"])
+    assert "number of sessions" in result.output
+
+
+def test_check_corpus_ok_and_bad(runner, tmp_path):
+    ok = runner.invoke(main, ["check-corpus"])
+    assert ok.exit_code == 0 and "5 documents" in ok.output
+    (tmp_path / "bad.md").write_bytes(b"\xff\xfe")
+    (tmp_path / "empty.txt").write_text("")
+    bad = runner.invoke(main, ["check-corpus", str(tmp_path)])
+    assert bad.exit_code == 3
+    assert "bad.md: not UTF-8" in bad.output and "empty.txt: empty" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_import_article_cleans_a_scrape(runner, tmp_path):
+    raw = tmp_path / "raw.txt"
+    raw.write_text("Site\n\n\u00ab Back to Home\n\nNeck Pain Relief\n\nPosted on\n\nMassage eases necks.\n")
+    result = runner.invoke(main, ["import-article", str(raw), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "neck-pain-relief.md").read_text()
+    assert "title: Neck Pain Relief" in text and "Back to Home" not in text and "Posted on" not in text
+
+
+def test_server_refuses_a_bad_corpus_without_a_traceback(tmp_path):
+    (tmp_path / "empty.md").write_text("")
+    env = {"FAQBOT_CORPUS_DIR": str(tmp_path), "FAQBOT_DATABASE": str(tmp_path / "d.sqlite3"), "PATH": ""}
+    proc = subprocess.run([sys.executable, "-c", "import faqbot.wsgi"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 3
+    assert "empty.md: empty" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_lenient_corpus_serves_the_good_files(tmp_path):
+    from faqbot import create_app
+    (tmp_path / "good.md").write_text("# Neck Care\n\nMassage can ease a stiff neck after long days at a desk.\n")
+    (tmp_path / "bad.md").write_text("")
+    app = create_app({"CORPUS_DIR": str(tmp_path), "CORPUS_STRICT": False, "DATABASE": str(tmp_path / "d.db")})
+    assert app.extensions["faqbot"].index.passages[0].doc_title == "Neck Care"

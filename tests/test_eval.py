@@ -1,0 +1,50 @@
+"""The evaluation thresholds the project promises, on the shipped evaluation file."""
+import json
+
+from faqbot.cli import main
+from faqbot.config import DEFAULTS
+from faqbot.evaluation import below_thresholds, evaluate
+
+
+def test_visible_evaluation_meets_the_thresholds(bot):
+    report = evaluate(bot, "eval/questions.json")
+    assert report.hit1 >= 0.90
+    kinds = report.by_kind()
+    for kind in ("fallback", "urgent", "smalltalk", "caution", "multi-turn"):
+        right, total = kinds[kind]
+        assert right == total, (kind, [f.question for f in report.failures()])
+    assert below_thresholds(report, DEFAULTS) == []
+
+
+def test_development_set_does_not_regress(bot):
+    # eval/dev.json holds other phrasings we did not tune on; these floors are what it
+    # scores now, so a change that helps the visible set by overfitting shows up here.
+    report = evaluate(bot, "eval/dev.json")
+    kinds = report.by_kind()
+    assert report.hit1 >= 0.80 and report.hit3 >= 0.90
+    for kind in ("urgent", "smalltalk", "caution", "fallback"):
+        assert kinds[kind][0] == kinds[kind][1], kind
+
+
+def test_eval_command_reports_and_sets_exit_code(runner, tmp_path, monkeypatch):
+    result = runner.invoke(main, ["eval"])
+    assert result.exit_code == 0, result.output
+    assert "hit@1 1.000" in result.output or "hit@1 0.9" in result.output
+    assert "PASSED" in result.output
+    monkeypatch.setenv("FAQBOT_EVAL_MIN_HIT1", "1.01")
+    failing = runner.invoke(main, ["eval", "eval/questions.json", "--json"])
+    assert failing.exit_code == 1
+    assert json.loads(failing.output)["misses"][0].startswith("hit@1")
+
+
+def test_eval_judges_kinds(bot, tmp_path):
+    cases = {"cases": [
+        {"q": "What is petrissage?", "kind": "answer", "expect": ["no such phrase anywhere"]},
+        {"q": "thank you", "kind": "fallback"},
+        {"q": "I'm having chemotherapy", "kind": "caution", "expect": ["pregnancy"]},
+    ]}
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    report = evaluate(bot, path)
+    assert [r.ok for r in report.results] == [False, False, False]
+    assert report.hit1 == 0 and report.mrr == 0
