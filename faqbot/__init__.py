@@ -1,6 +1,8 @@
 """faqbot: a safe, fast FAQ chatbot over a clinic's articles."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import time
 
@@ -36,12 +38,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.register(app)
     app.register_blueprint(api.bp)
-    try:
-        from . import widget
-    except ImportError:  # the widget ships separately while it is being built
-        widget = None
-    if widget is not None:
-        app.register_blueprint(widget.bp)
+    # Optional concerns, each a module with init_app(app) or a blueprint `bp`: the widget, the
+    # staff console and production hardening. A module present but broken fails loudly here.
+    for name in ("widget", "staff", "security"):
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            module = importlib.import_module(f"{__name__}.{name}")
+            init = getattr(module, "init_app", None)
+            init(app) if init else app.register_blueprint(module.bp)
     origins = [o.strip() for o in str(app.config["CORS_ORIGINS"]).split(",") if o.strip()]
     if origins:
         from flask_cors import CORS
