@@ -42,6 +42,7 @@ class Speller:
     def __init__(self, vocabulary: Counter, extra_known: set[str] = frozenset()):
         self.vocabulary = vocabulary
         self.known = set(vocabulary) | set(extra_known)
+        self._cache: dict[str, str] = {}
         self._by_length: dict[int, list[str]] = {}
         for word in vocabulary:
             if word.isalpha():
@@ -54,6 +55,14 @@ class Speller:
 
     def correct(self, word: str) -> str:
         """Return the corrected word, or the word itself when it is known or nothing is close."""
+        fixed = self._cache.get(word)
+        if fixed is None:
+            fixed = self._correct(word)
+            if len(self._cache) < 100_000:  # visitors repeat their typos; bound the memory
+                self._cache[word] = fixed
+        return fixed
+
+    def _correct(self, word: str) -> str:
         limit = self.allowance(word)
         if limit == 0 or not word.isalpha() or word in self.known or word in english_words():
             return word
