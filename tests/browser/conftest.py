@@ -1,0 +1,114 @@
+"""Fixtures for driving the chat widget in headless Chromium against the real app."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from faqbot import create_app
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def chromium_path() -> str | None:
+    """Return Debian's Chromium, or the one FAQBOT_CHROMIUM names."""
+    for candidate in (os.environ.get("FAQBOT_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def serve(app) -> tuple[str, callable]:
+    """Serve a WSGI app on a free loopback port in a thread; return its origin and a stop function."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    return f"http://127.0.0.1:{server.server_port}", stop
+
+
+@pytest.fixture(scope="session")
+def clinic_pages() -> dict[str, str]:
+    """HTML that the pretend clinic website serves, by path; tests add their own pages."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def clinic_site(clinic_pages):
+    """Another origin on this machine: a clinic's website embedding the widget from the app's origin."""
+    def site(environ, start_response):
+        body = clinic_pages.get(environ["PATH_INFO"])
+        start_response("200 OK" if body else "404 Not Found", [("Content-Type", "text/html; charset=utf-8")])
+        return [(body or "").encode()]
+    origin, stop = serve(site)
+    yield origin
+    stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(tmp_path_factory, clinic_site):
+    """Serve the real app (same corpus and API as production), allowing the clinic site's origin."""
+    db = tmp_path_factory.mktemp("browser") / "faqbot.sqlite3"
+    origin, stop = serve(create_app({"TESTING": True, "DATABASE": str(db), "CORS_ORIGINS": clinic_site}))
+    yield origin
+    stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run."""
+    executable = chromium_path()
+    if executable is None:
+        message = "Chromium not found: apt-get install -y chromium (or set FAQBOT_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def make_page(browser, base_url):
+    """Open pages in fresh contexts (so sessionStorage starts empty) and fail on script errors."""
+    contexts, errors = [], []
+
+    def make(**options):
+        context = browser.new_context(viewport=options.pop("viewport", {"width": 1280, "height": 800}), **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("dialog", lambda dialog: (errors.append(f"dialog opened: {dialog.message}"), dialog.dismiss()))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, errors
+
+
+@pytest.fixture
+def page(make_page):
+    """A desktop-sized page in a fresh context."""
+    return make_page()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """The folder for screenshots (ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,355 @@
+"""The chat widget in a real browser: embed, converse, fail gracefully, stay accessible and safe."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+XSS = "<img src=x onerror=alert(1)>"
+
+# Contrast of text against the nearest opaque background, computed in the page (WCAG 2 formula).
+CONTRAST_JS = """
+(el) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let bg = el;
+  while (bg && rgb(getComputedStyle(bg).backgroundColor)[3] === 0) bg = bg.parentElement || bg.getRootNode().host;
+  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(getComputedStyle(bg).backgroundColor))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+"""
+
+
+def open_widget(page: Page, url: str) -> None:
+    """Load the demo page and open the chat with the mouse."""
+    page.goto(url + "/")
+    page.locator(".launch").click()
+    expect(page.locator(".log > .msg.bot").first).to_be_visible()
+
+
+def ask(page: Page, text: str):
+    """Type a question, send it with Enter, and return the reply bubble."""
+    replies = page.locator(".log > .msg.bot")
+    count = replies.count()
+    page.locator("#fb-in").fill(text)
+    page.locator("#fb-in").press("Enter")
+    expect(replies).to_have_count(count + 1)
+    expect(page.locator(".typing")).to_be_hidden()
+    return replies.nth(count)
+
+
+def chat_bodies(page: Page) -> list[dict]:
+    """Collect the JSON bodies the page posts to /api/chat."""
+    bodies: list[dict] = []
+    page.on("request", lambda r: r.url.endswith("/api/chat") and bodies.append(json.loads(r.post_data or "{}")))
+    return bodies
+
+
+def fake_reply(**fields) -> dict:
+    """A well-formed /api/chat reply with the given fields replaced."""
+    reply = {"session_id": "fake-session-0001", "reply_id": "fake-reply-01", "type": "answer", "answer": "Yes.",
+             "caution": None, "passages": [], "disclaimer": "General information, not medical advice.",
+             "suggestions": [], "contact": {"name": "Clinic", "phone": "(02) 5550 1234", "email": "a@b.example",
+                                            "booking_url": "https://clinic.example/book"}}
+    reply.update(fields)
+    return reply
+
+
+def test_no_request_or_storage_before_the_visitor_opens_the_chat(page: Page, base_url: str):
+    paths: list[str] = []
+    page.on("request", lambda r: paths.append(urlparse(r.url).path))
+    page.goto(base_url + "/")
+    expect(page.locator(".launch")).to_be_visible()
+    page.wait_for_timeout(500)
+    assert sorted(set(paths)) == ["/", "/widget.css", "/widget.js"]
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+    assert page.context.cookies() == []
+
+    page.locator(".launch").click()
+    expect(page.locator(".chip").first).to_be_visible()
+    assert "/api/info" in paths
+    assert page.evaluate("sessionStorage.length") == 1
+
+
+def test_ask_a_question_and_see_answer_with_disclaimer_and_sources(page: Page, base_url: str, artifacts: Path):
+    open_widget(page, base_url)
+    expect(page.locator(".launch")).to_have_attribute("aria-expanded", "true")
+    expect(page.locator(".title")).to_have_text("Harbourside Assistant")
+    chips = page.locator(".chip")
+    assert 3 <= chips.count() <= 4
+
+    reply = ask(page, "what is remedial massage?")
+    expect(reply).to_have_class("msg bot answer")
+    expect(reply.locator(".txt")).to_contain_text("massage")
+    expect(reply.locator(".disc")).to_be_visible()
+    expect(reply.locator(".disc summary")).to_contain_text("not medical advice")
+    expect(reply.locator(".src > p")).to_contain_text("Remedial Massage")
+
+    passages = reply.locator("blockquote")
+    expect(passages.first).to_be_hidden()
+    reply.locator("summary.link").click()
+    expect(passages.first).to_be_visible()
+    expect(reply.locator("summary.link")).to_contain_text("Hide sources")
+    expect(reply.locator(".cite").first).not_to_be_empty()
+
+    with page.expect_response("**/api/feedback") as response:
+        reply.get_by_role("button", name="Helpful", exact=True).click()
+    assert response.value.status == 201
+    expect(reply.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(reply.locator(".vs")).to_have_text("Thanks for your feedback.")
+
+    page.screenshot(path=str(artifacts / "widget-desktop.png"))
+
+
+def test_a_suggestion_chip_asks_its_question(page: Page, base_url: str):
+    open_widget(page, base_url)
+    ask(page, "What is remedial massage?")
+    chip = page.locator(".chips .chip").first
+    question = chip.inner_text()
+    replies = page.locator(".log > .msg.bot")
+    count = replies.count()
+    chip.click()
+    expect(page.locator(".msg.user").last).to_contain_text(question)
+    expect(replies).to_have_count(count + 1)
+    expect(replies.last).not_to_have_class("msg bot err")
+
+
+def test_a_starter_chip_asks_its_question(page: Page, base_url: str):
+    open_widget(page, base_url)
+    page.locator(".chip", has_text="back pain").click()
+    expect(page.locator(".msg.user")).to_contain_text("back pain")
+    expect(page.locator(".msg.answer")).to_be_visible()
+
+
+def test_a_follow_up_in_the_same_session_uses_context(page: Page, base_url: str):
+    bodies = chat_bodies(page)
+    open_widget(page, base_url)
+    ask(page, "Does it help with posture?")
+    follow_up = ask(page, "how many sessions would that take?")
+    assert "session_id" not in bodies[0]
+    assert bodies[1]["session_id"] == page.evaluate("Object.values(sessionStorage).map(JSON.parse)[0].sid")
+    expect(follow_up).to_have_class("msg bot answer")
+    # Alone, the question is about sessions in general; in context it stays on posture.
+    expect(follow_up.locator(".txt")).to_contain_text("posture")
+
+
+def test_reload_keeps_the_conversation(page: Page, base_url: str):
+    bodies = chat_bodies(page)
+    open_widget(page, base_url)
+    ask(page, "What is remedial massage?")
+    session_id = page.evaluate("Object.values(sessionStorage).map(JSON.parse)[0].sid")
+    page.reload()
+    expect(page.locator(".panel")).to_be_visible()
+    expect(page.locator(".msg.user")).to_have_text("You: What is remedial massage?")
+    expect(page.locator(".msg.answer")).to_have_count(1)
+    expect(page.locator(".chips .chip").first).to_be_visible()
+    ask(page, "Does it help with posture?")
+    assert bodies[1]["session_id"] == session_id
+
+    page.locator(".x").click()
+    page.reload()
+    expect(page.locator(".panel")).to_be_hidden()
+    page.locator(".launch").click()
+    expect(page.locator(".msg.user")).to_have_count(2)
+
+
+def test_an_urgent_message_is_styled_unmistakably(page: Page, base_url: str):
+    open_widget(page, base_url)
+    reply = ask(page, "I have crushing chest pain")
+    expect(reply).to_have_class("msg bot urgent")
+    expect(reply).to_have_attribute("role", "alert")
+    expect(reply.locator(".uh")).to_have_text("Urgent: get help now")
+    expect(reply.locator(".txt")).to_contain_text("emergency")
+    expect(reply.locator(".disc")).to_be_visible()
+    assert reply.evaluate("e => getComputedStyle(e).borderTopColor") == "rgb(180, 35, 24)"
+    assert reply.locator(".vote").count() == 0
+
+
+def test_a_fallback_offers_the_clinic_contact(page: Page, base_url: str):
+    open_widget(page, base_url)
+    reply = ask(page, "Do you have bike parking?")
+    expect(reply).to_have_class("msg bot fallback")
+    expect(reply.locator("a.btn")).to_have_attribute("href", "https://harbourside-massage.example/book")
+    expect(reply.locator("a[href^='tel:']")).to_have_attribute("href", "tel:0255501234")
+    expect(reply.locator("a[href^='mailto:']")).to_be_visible()
+    expect(reply.locator(".disc")).to_be_visible()
+
+
+def test_a_caution_is_shown_once_in_its_own_box(page: Page, base_url: str):
+    open_widget(page, base_url)
+    reply = ask(page, "Can massage help with back pain after my recent surgery?")
+    expect(reply.locator(".caution")).to_contain_text("recent surgery")
+    assert "recent surgery" not in reply.locator(".txt").inner_text()
+
+
+def test_a_visitor_message_with_html_is_shown_as_text(page: Page, base_url: str):
+    open_widget(page, base_url)
+    ask(page, XSS)
+    expect(page.locator(".msg.user")).to_have_text("You: " + XSS)
+    assert page.locator("faqbot-widget img").count() == 0
+    page.reload()
+    expect(page.locator(".msg.user")).to_have_text("You: " + XSS)
+    assert page.locator("faqbot-widget img").count() == 0
+
+
+def test_a_server_reply_with_html_is_shown_as_text(page: Page, base_url: str):
+    reply = fake_reply(
+        answer=XSS, caution="Careful: " + XSS, suggestions=[XSS],
+        passages=[{"id": "p1", "text": XSS, "score": 1.0, "source": {"id": "s", "title": XSS, "heading": XSS}}],
+        disclaimer=XSS, contact={"name": XSS, "phone": XSS, "email": XSS, "booking_url": "javascript:alert(1)"})
+    page.route("**/api/chat", lambda route: route.fulfill(json=reply))
+    open_widget(page, base_url)
+    bubble = ask(page, "hello")
+    expect(bubble.locator(".txt")).to_have_text(XSS)
+    expect(bubble.locator(".caution")).to_contain_text(XSS)
+    expect(bubble.locator("blockquote")).to_contain_text(XSS)
+    expect(page.locator(".chips .chip")).to_have_text(XSS)
+    assert page.locator("faqbot-widget img").count() == 0
+
+    page.unroute("**/api/chat")
+    page.route("**/api/chat", lambda route: route.fulfill(json={**reply, "type": "fallback", "passages": []}))
+    bubble = ask(page, "and parking?")
+    expect(bubble.locator(".contact a")).to_have_count(1)  # no javascript: booking link, no bad mailto
+    expect(bubble.locator(".contact a")).to_have_text("Call " + XSS)
+    assert page.locator("faqbot-widget img").count() == 0
+
+
+def test_keyboard_only_flow(page: Page, base_url: str):
+    page.goto(base_url + "/")
+    expect(page.locator(".launch")).to_be_visible()
+    launcher_focused = "() => document.activeElement.shadowRoot?.activeElement?.classList.contains('launch')"
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate(launcher_focused):
+            break
+    assert page.evaluate(launcher_focused), "Tab never reached the launcher"
+    assert page.locator(".launch").evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+
+    page.keyboard.press("Enter")
+    expect(page.locator(".panel")).to_be_visible()
+    expect(page.locator("#fb-in")).to_be_focused()
+    page.keyboard.type("What is remedial massage?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.answer")).to_be_visible()
+    expect(page.locator("#fb-in")).to_be_focused()
+
+    page.keyboard.press("Escape")
+    expect(page.locator(".panel")).to_be_hidden()
+    expect(page.locator(".launch")).to_be_focused()
+    expect(page.locator(".launch")).to_have_attribute("aria-expanded", "false")
+
+
+def test_accessible_structure(page: Page, base_url: str):
+    open_widget(page, base_url)
+    expect(page.get_by_role("dialog", name="Harbourside Assistant")).to_be_visible()
+    log = page.get_by_role("log", name="Conversation")
+    expect(log).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("button", name="Close chat").first).to_be_visible()
+    expect(page.get_by_role("textbox", name="Your question")).to_be_visible()
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(page.locator(".typing")).to_have_attribute("aria-hidden", "true")
+    ask(page, "What is remedial massage?")
+    expect(log).to_have_attribute("aria-live", "polite")
+    for selector in (".launch", ".head", ".sub", ".msg.user", ".msg.answer .txt", ".src > p", ".disc summary",
+                     ".chips .chip", "#fb-in"):
+        ratio = page.locator(selector).first.evaluate(CONTRAST_JS)
+        assert ratio >= 4.5, f"{selector} contrast {ratio:.2f}"
+
+
+def test_reduced_motion_turns_off_animation(make_page, base_url: str):
+    page = make_page(reduced_motion="reduce")
+    open_widget(page, base_url)
+    assert page.locator(".panel").evaluate("e => getComputedStyle(e).transitionDuration") == "0s"
+    assert page.locator(".typing span").first.evaluate("e => getComputedStyle(e).animationName") == "none"
+
+
+def test_mobile_full_screen_without_horizontal_scroll(make_page, base_url: str, artifacts: Path):
+    page = make_page(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    open_widget(page, base_url)
+    ask(page, "What is remedial massage?")
+    box = page.locator(".panel").bounding_box()
+    assert box == {"x": 0, "y": 0, "width": 360, "height": pytest.approx(740, abs=0.5)}
+    page.locator(".msg.answer summary.link").click()
+    ask(page, "x" * 300)  # an unbroken word must wrap, not widen the page
+    ask(page, "What is remedial massage?")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.locator(".scroll").evaluate("e => e.scrollWidth <= e.clientWidth")
+    form = page.locator(".form").bounding_box()
+    assert form["y"] + form["height"] <= 740
+    page.screenshot(path=str(artifacts / "widget-mobile.png"))
+
+
+def test_network_failure_shows_a_retry_that_works(page: Page, base_url: str):
+    open_widget(page, base_url)
+    page.route("**/api/chat", lambda route: route.abort("internetdisconnected"))
+    error = ask(page, "What is remedial massage?")
+    expect(error).to_have_class("msg bot err")
+    expect(error).to_contain_text("couldn't reach")
+    expect(page.locator(".typing")).to_be_hidden()
+    expect(page.locator("#fb-in")).to_be_enabled()
+
+    page.unroute("**/api/chat")
+    error.get_by_role("button", name="Retry").click()
+    expect(page.locator(".msg.answer")).to_be_visible()
+    expect(page.locator(".err")).to_have_count(0)
+    expect(page.locator(".msg.user")).to_have_count(1)
+
+
+@pytest.mark.parametrize("status, headers, text", [
+    (429, {"Retry-After": "7"}, "wait 7 seconds"),
+    (500, {}, "Something went wrong on our side"),
+    (503, {}, "Something went wrong on our side"),
+])
+def test_server_errors_show_a_friendly_message_and_retry(page: Page, base_url: str, status, headers, text):
+    body = {"error": {"code": "x", "message": "Traceback: internal detail"}}
+    page.route("**/api/chat", lambda route: route.fulfill(status=status, headers=headers, json=body))
+    open_widget(page, base_url)
+    error = ask(page, "What is remedial massage?")
+    expect(error).to_contain_text(text)
+    expect(error).not_to_contain_text("Traceback")
+    expect(error.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.locator(".typing")).to_be_hidden()
+
+
+def test_a_rejected_message_is_handed_back_for_editing(page: Page, base_url: str):
+    open_widget(page, base_url)
+    long = "why " * 300
+    page.locator("#fb-in").evaluate("(e, v) => { e.removeAttribute('maxlength'); e.value = v; }", long)
+    page.locator("#fb-in").press("Enter")
+    expect(page.locator(".msg.err")).to_contain_text("too long")
+    expect(page.locator(".msg.user")).to_have_count(0)
+    expect(page.locator("#fb-in")).to_have_value(long.strip())
+
+
+def test_embedded_on_another_site_with_data_attributes(make_page, base_url: str, clinic_site: str, clinic_pages):
+    page = make_page()
+    html = f"""<!doctype html><html><head><style>
+      * {{ font-size: 40px !important; color: red !important; }}
+      div, p, button {{ padding: 30px; margin: 20px; border: 5px dashed red; background: yellow; }}
+      </style></head><body><h1>Another clinic</h1>
+      <script src="{base_url}/widget.js" data-api="{base_url}" data-title="Ask Bayview" data-accent="#ffcc00"
+        data-position="left" data-label="Questions?" data-greeting="G'day! <b>Ask</b> away."
+        data-starters="What is remedial massage? | Can it help with posture?|Does it hurt?" defer></script>
+      </body></html>"""
+    clinic_pages["/bayview"] = html
+    page.goto(clinic_site + "/bayview")
+    launcher = page.locator(".launch")
+    expect(launcher).to_have_text("Questions?")
+    box = launcher.bounding_box()
+    assert box["x"] < 100 and box["height"] == 52, box
+    assert launcher.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 204, 0)"
+    assert launcher.evaluate(CONTRAST_JS) >= 4.5  # dark text on the light accent
+
+    launcher.click()
+    expect(page.locator(".title")).to_have_text("Ask Bayview")
+    expect(page.locator(".log > .msg.bot").first).to_have_text("G'day! <b>Ask</b> away.")
+    expect(page.locator(".chip")).to_have_text(["What is remedial massage?", "Can it help with posture?",
+                                                 "Does it hurt?"])
+    assert page.locator(".chip").first.evaluate(CONTRAST_JS) >= 4.5
+    page.locator(".chip").first.click()  # a cross-origin request: needs the API's CORS
+    expect(page.locator(".msg.answer")).to_be_visible()
+
