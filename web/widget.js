@@ -10,7 +10,7 @@ const api = (d.api || base.origin).replace(/\/+$/, "");
 const KEY = "faqbot:" + api;
 const starters = d.starters && d.starters.split("|").map((s) => s.trim()).filter(Boolean).slice(0, 4);
 const T = {
-  greet: "Hi! Ask me about our treatments, what to expect and how to book.",
+  greet: "Hi! What would you like to know?",
   network: "I couldn't reach the clinic's assistant. Please check your connection and try again.",
   timeout: "That took too long to answer. Please try again.",
   server: "Something went wrong on our side. Please try again in a moment.",
@@ -27,7 +27,7 @@ const I = {
 let state = null;
 let busy = false;
 let ready = null;
-let host, root, launcher, title, log, typing, chips, scroller, input, sendBtn;
+let root, launcher, title, log, typing, chips, scroller, input, sendBtn;
 
 // Hyperscript: h("div.msg.bot", { attr: value, onclick: fn }, ...children).
 function h(tag, attrs, ...kids) {
@@ -52,11 +52,10 @@ function svg(path, cls = "") {
   return s;
 }
 const set = (el, k, v) => el.setAttribute(k, String(v));
-const prop = (k, v) => host.style.setProperty("--fb-" + k, v);
 const load = () => {
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY));
-    return s && Array.isArray(s.log) ? s : null;
+    return s && s.log ? s : null;
   } catch (e) {} // blocked storage
 };
 const save = () => {
@@ -66,7 +65,7 @@ const save = () => {
 };
 const push = (e) => state.log.push(e) > 80 && state.log.shift();
 const conf = () => {
-  const i = (state && state.info) || {};
+  const i = state?.info || {};
   return { title: d.title || i.name || "Ask us", greeting: d.greeting || i.greeting || T.greet, starters: starters || i.starters || [], contact: i.contact || {} };
 };
 const safeUrl = (u) => {
@@ -75,17 +74,6 @@ const safeUrl = (u) => {
     return /^https?:$/.test(x.protocol) ? x.href : null;
   } catch (e) {} // not a URL
 };
-
-// Derive text colours from data-accent so any brand colour keeps AA contrast.
-function paint(hex) {
-  hex = /^#([\da-f]{3}){1,2}$/i.test(hex) ? hex.slice(1) : "0f766e";
-  let rgb = (hex.length === 3 ? hex.replace(/./g, "$&$&") : hex).match(/../g).map((x) => parseInt(x, 16));
-  const lum = (c) => c.map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
-  prop("accent", `rgb(${rgb})`);
-  prop("on", 1.05 / (lum(rgb) + 0.05) >= 4.5 ? "#fff" : "#000");
-  while (0.98 / (lum(rgb) + 0.05) < 4.6) rgb = rgb.map((v) => v * 0.9);
-  prop("ink", `rgb(${rgb.map(Math.round)})`);
-}
 
 async function request(path, body) {
   const ctl = new AbortController();
@@ -98,7 +86,7 @@ async function request(path, body) {
     });
     const data = await r.json().catch(() => null);
     if (r.status === 429) throw { kind: "busy", wait: parseInt(r.headers.get("Retry-After"), 10) };
-    if (!r.ok || !data) throw { kind: r.status < 500 ? "client" : "server", message: data && data.error && data.error.message };
+    if (!r.ok || !data) throw { kind: r.status < 500 ? "client" : "server", message: data?.error?.message };
     return data;
   } finally {
     clearTimeout(timer);
@@ -106,8 +94,8 @@ async function request(path, body) {
 }
 
 function build() {
-  host = document.createElement("faqbot-widget");
-  paint(d.accent);
+  const host = document.createElement("faqbot-widget");
+  if (d.accent && CSS.supports("color", d.accent)) host.style.setProperty("--fb-accent", d.accent);
   root = h("div.fb." + (d.position === "left" ? "left" : "right"), { hidden: "" });
   // Hidden until styled, so the host page never flashes an unstyled widget.
   const css = h("link", { rel: "stylesheet", href: new URL("widget.css?v=1", base).href });
@@ -119,10 +107,10 @@ function build() {
   scroller = h("div.scroll", null, log, typing, chips);
   input = h("input.in", { id: "fb-in", autocomplete: "off", enterkeyhint: "send", maxlength: 1000, placeholder: "Type your question…" });
   sendBtn = h("button.icon.send", { "aria-label": "Send" }, svg(I.send));
-  launcher = h("button.launch", { "aria-expanded": "false", "aria-controls": "fb-panel", onclick: () => (state && state.open ? close() : open(true)) },
+  launcher = h("button.launch", { "aria-expanded": "false", onclick: () => (state?.open ? close() : open(true)) },
     svg(I.chat, "ic-c"), svg(I.x, "ic-x"), h("span", null, d.label || "Ask a question"));
   root.append(
-    h("section.panel", { id: "fb-panel", role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
+    h("section.panel", { role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
       h("header.head", null,
         h("div.ht", null, title, h("p.sub", null, "Automated answers from our articles")),
         h("button.icon.x", { "aria-label": "Close chat", onclick: () => close() }, svg(I.x))),
@@ -130,7 +118,7 @@ function build() {
       h("form.form", { onsubmit: (ev) => (ev.preventDefault(), send(input.value)) },
         h("label.sr", { for: "fb-in" }, "Your question"), input, sendBtn)),
     launcher);
-  root.addEventListener("keydown", (ev) => ev.key === "Escape" && state && state.open && (ev.stopPropagation(), close()));
+  root.addEventListener("keydown", (ev) => ev.key === "Escape" && state?.open && (ev.stopPropagation(), close()));
   host.attachShadow({ mode: "open" }).append(css, root);
   document.body.append(host);
 }
@@ -146,14 +134,16 @@ const quiet = (el) => (set(log, "aria-live", "off"), log.append(el));
 function say(el) {
   set(log, "aria-live", "polite");
   log.append(el);
-  scroller.scrollTop = el.offsetTop - 12;
+  // Scroll to the start of the exchange: the question stays in view above a long reply.
+  const q = el.previousSibling;
+  scroller.scrollTop = (q && q.matches(".user") ? q : el).offsetTop - 12;
 }
 function showChips(list) {
   chips.replaceChildren(...(list || []).slice(0, 4).map((q) => h("button.chip", { onclick: () => send(q) }, q)));
 }
 function lastChips() {
   const e = state.log.at(-1);
-  showChips(!e ? [] : e.k === "greet" ? conf().starters : e.r && e.r.suggestions);
+  showChips(!e ? [] : e.k === "greet" ? conf().starters : e.r?.suggestions);
 }
 
 function render(e, fresh) {
@@ -167,7 +157,7 @@ function render(e, fresh) {
     h("span.sr", null, "Assistant: "),
     t === "urgent" && h("p.uh", null, svg(I.warn), "Urgent: get help now"),
     r.caution && h("p.caution", null, svg(I.warn), h("span", null, h("span.sr", null, "Caution: "), r.caution)),
-    // The API repeats the caution at the top of the answer for plain clients; show it once, in its box.
+    // The API also puts the caution atop the answer; show it once, in its box.
     h("p.txt", null, r.caution && r.answer.startsWith(r.caution) ? r.answer.slice(r.caution.length).trim() : r.answer),
     ps && sources(ps),
     t === "fallback" && contact(r.contact || conf().contact),
@@ -175,7 +165,7 @@ function render(e, fresh) {
 }
 
 function sources(ps) {
-  const titles = [...new Set(ps.map((p) => (p.source && p.source.title) || "Clinic article"))];
+  const titles = [...new Set(ps.map((p) => p.source?.title || "Clinic article"))];
   return h("div.src", null, h("p", null, (titles[1] ? "Sources: " : "Source: ") + titles.join(" · ")),
     h("details", null, h("summary.link", null, h("span.show", null, "Show"), h("span.hide", null, "Hide"), " sources"), ps.map((p) => {
       const s = p.source || {};
@@ -184,10 +174,10 @@ function sources(ps) {
 }
 
 function contact(c) {
-  const book = safeUrl(c && c.booking_url);
+  const book = safeUrl(c?.booking_url);
   const links = [
     book && h("a.btn", { href: book, target: "_blank", rel: "noopener noreferrer" }, "Book online", h("span.sr", null, " (opens in a new tab)")),
-    c && c.phone && h("a.btn2", { href: "tel:" + String(c.phone).replace(/[^\d+]/g, "") }, "Call " + c.phone),
+    c?.phone && h("a.btn2", { href: "tel:" + String(c.phone).replace(/[^\d+]/g, "") }, "Call " + c.phone),
     c && /^[^\s@<>:]+@[^\s@<>:]+$/.test(c.email) && h("a.btn2", { href: "mailto:" + c.email }, "Email us"),
   ];
   return links.some(Boolean) ? h("div.contact", null, links) : null;
@@ -242,7 +232,7 @@ async function ask(text, userEl) {
   const started = Date.now();
   let res, err;
   try {
-    res = await request("/api/chat", state.sid ? { message: text, session_id: state.sid } : { message: text });
+    res = await request("/api/chat", { message: text, session_id: state.sid || undefined });
     if (typeof res.answer !== "string") throw { kind: "server" };
   } catch (x) {
     err = x.kind ? x : { kind: "server" };

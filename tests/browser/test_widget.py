@@ -13,12 +13,13 @@ XSS = "<img src=x onerror=alert(1)>"
 # Contrast of text against the nearest opaque background, computed in the page (WCAG 2 formula).
 CONTRAST_JS = """
 (el) => {
-  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+  const ctx = Object.assign(document.createElement("canvas"), { width: 1, height: 1 }).getContext("2d");
+  const rgba = (c) => { ctx.clearRect(0, 0, 1, 1); ctx.fillStyle = c; ctx.fillRect(0, 0, 1, 1); return [...ctx.getImageData(0, 0, 1, 1).data]; };
+  const lum = (c) => c.slice(0, 3).map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
     .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
   let bg = el;
-  while (bg && rgb(getComputedStyle(bg).backgroundColor)[3] === 0) bg = bg.parentElement || bg.getRootNode().host;
-  const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(getComputedStyle(bg).backgroundColor))];
+  while (bg && rgba(getComputedStyle(bg).backgroundColor)[3] === 0) bg = bg.parentElement || bg.getRootNode().host;
+  const [a, b] = [lum(rgba(getComputedStyle(el).color)), lum(rgba(getComputedStyle(bg).backgroundColor))];
   return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 }
 """
@@ -88,6 +89,8 @@ def test_ask_a_question_and_see_answer_with_disclaimer_and_sources(page: Page, b
     expect(reply.locator(".disc")).to_be_visible()
     expect(reply.locator(".disc summary")).to_contain_text("not medical advice")
     expect(reply.locator(".src > p")).to_contain_text("Remedial Massage")
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(artifacts / "widget-desktop.png"))
 
     passages = reply.locator("blockquote")
     expect(passages.first).to_be_hidden()
@@ -101,8 +104,6 @@ def test_ask_a_question_and_see_answer_with_disclaimer_and_sources(page: Page, b
     assert response.value.status == 201
     expect(reply.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(reply.locator(".vs")).to_have_text("Thanks for your feedback.")
-
-    page.screenshot(path=str(artifacts / "widget-desktop.png"))
 
 
 def test_a_suggestion_chip_asks_its_question(page: Page, base_url: str):
@@ -271,6 +272,7 @@ def test_mobile_full_screen_without_horizontal_scroll(make_page, base_url: str, 
     page = make_page(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     open_widget(page, base_url)
     ask(page, "What is remedial massage?")
+    page.screenshot(path=str(artifacts / "widget-mobile.png"))
     box = page.locator(".panel").bounding_box()
     assert box == {"x": 0, "y": 0, "width": 360, "height": pytest.approx(740, abs=0.5)}
     page.locator(".msg.answer summary.link").click()
@@ -280,7 +282,6 @@ def test_mobile_full_screen_without_horizontal_scroll(make_page, base_url: str, 
     assert page.locator(".scroll").evaluate("e => e.scrollWidth <= e.clientWidth")
     form = page.locator(".form").bounding_box()
     assert form["y"] + form["height"] <= 740
-    page.screenshot(path=str(artifacts / "widget-mobile.png"))
 
 
 def test_network_failure_shows_a_retry_that_works(page: Page, base_url: str):
@@ -325,7 +326,7 @@ def test_a_rejected_message_is_handed_back_for_editing(page: Page, base_url: str
     expect(page.locator("#fb-in")).to_have_value(long.strip())
 
 
-def test_embedded_on_another_site_with_data_attributes(make_page, base_url: str, clinic_site: str, clinic_pages):
+def test_embedded_on_another_site_with_data_attributes(make_page, base_url, clinic_site, clinic_pages, artifacts):
     page = make_page()
     html = f"""<!doctype html><html><head><style>
       * {{ font-size: 40px !important; color: red !important; }}
@@ -352,4 +353,5 @@ def test_embedded_on_another_site_with_data_attributes(make_page, base_url: str,
     assert page.locator(".chip").first.evaluate(CONTRAST_JS) >= 4.5
     page.locator(".chip").first.click()  # a cross-origin request: needs the API's CORS
     expect(page.locator(".msg.answer")).to_be_visible()
+    page.screenshot(path=str(artifacts / "widget-embedded.png"))
 
