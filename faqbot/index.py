@@ -43,11 +43,13 @@ def keyness(vocabulary: Counter, analyzer: Analyzer) -> dict[str, float]:
     counts: Counter = Counter()
     english: dict[str, float] = {}
     for word, n in vocabulary.items():
-        for term in analyzer.analyze(word):
+        for term in analyzer.analyze_tokens([word]):
             counts[term] += n
-            # The corpus may only use a rare form ("fixing"); everyday English uses "fix".
-            forms = [word] + [term + end for end in ("", "e", "s", "ed", "ing", "y")]
-            english[term] = max([english.get(term, 0.0)] + [english_frequency(f) for f in forms])
+            english[term] = max(english.get(term, 0.0), english_frequency(word))
+    for term in counts:
+        # The corpus may only use a rare form ("fixing"); everyday English uses "fix".
+        forms = (term + end for end in ("", "e", "s", "ed", "ing", "y"))
+        english[term] = max(english[term], *(english_frequency(f) for f in forms))
     return {t: (n / total) / max(english[t], 1e-8) for t, n in counts.items()}
 
 
@@ -66,26 +68,27 @@ class Index:
         self.variant = variant
         self.variant_weight = variant_weight
         self.terms: dict[str, int] = {}
-        # array('i') rather than lists: at 100,000 passages the triplets number millions.
-        rows, cols, tfs = array("i"), array("i"), array("f")
-        doc_len = np.empty(len(passages))
+        # Term ids for all passages in one flat array: at 100,000 passages there are
+        # millions, so counting is left to numpy rather than a Counter per passage.
+        ids, doc_len = array("i"), np.empty(len(passages))
         article_words: Counter = Counter()
         question_words: Counter = Counter()
+        terms_id = self.terms.setdefault
         for j, p in enumerate(passages):
-            terms = analyzer.analyze(passage_text_for_index(p, variant_boost))
+            words = tokenize(" ".join([p.doc_title, p.heading or "", p.text]))
+            asked = tokenize(" ".join(p.questions)) if p.questions else []
+            article_words.update(words)
+            question_words.update(asked)
+            terms = analyzer.analyze_tokens(words + asked * variant_boost)
             doc_len[j] = len(terms)
-            for term, tf in Counter(terms).items():
-                rows.append(self.terms.setdefault(term, len(self.terms)))
-                cols.append(j)
-                tfs.append(tf)
-            article_words.update(tokenize(" ".join([p.doc_title, p.heading or "", p.text])))
-            question_words.update(tokenize(" ".join(p.questions)))
-        rows_np, cols_np = np.frombuffer(rows, np.int32), np.frombuffer(cols, np.int32)
-        tf_np = np.frombuffer(tfs, np.float32).astype(np.float64)
+            ids.extend(terms_id(t, len(self.terms)) for t in terms)
+        docs = np.repeat(np.arange(len(passages), dtype=np.int64), doc_len.astype(np.int64))
+        keys, tf = np.unique(docs * len(self.terms) + np.frombuffer(ids, np.int32), return_counts=True)
+        rows_np, cols_np = keys % len(self.terms), keys // len(self.terms)
         self.df = np.bincount(rows_np, minlength=len(self.terms)).astype(np.float64)
         self.idf_values = kind.idf(self.df, len(passages), self.params)
-        norm = scoring.length_norm(np.maximum(doc_len, 0), self.params) if doc_len.any() else np.ones(len(passages))
-        weights = self.idf_values[rows_np] * kind.tf(tf_np, norm[cols_np], self.params)
+        norm = scoring.length_norm(doc_len, self.params) if doc_len.any() else np.ones(len(passages))
+        weights = self.idf_values[rows_np] * kind.tf(tf.astype(np.float64), norm[cols_np], self.params)
         self.matrix = csr_matrix((weights, (rows_np, cols_np)), shape=(len(self.terms), len(passages)))
         self.matrix.sort_indices()
         self.absent = self.idf_values * kind.absent(self.params)  # what rank-bm25 adds for a missing term

@@ -13,9 +13,16 @@ def english_words() -> SpellChecker:
     return SpellChecker(distance=1)
 
 
+@lru_cache(maxsize=1)
+def _english_counts() -> tuple[dict, int]:
+    words = english_words().word_frequency
+    return words.dictionary, words.total_words
+
+
 def english_frequency(word: str) -> float:
     """Return how often a word is used in general English (0.0 when unknown)."""
-    return english_words().word_usage_frequency(word) if word in english_words() else 0.0
+    counts, total = _english_counts()
+    return counts.get(word, 0) / total
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
