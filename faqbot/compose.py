@@ -34,7 +34,8 @@ def suggestions(hits: list[Hit], index: Index, asked: str, n: int = 3, fallback:
     out: list[str] = []
     top_doc = hits[0].passage.doc_id if hits else None
     candidates = [h.passage for h in hits[1:]]
-    candidates += [p for p in index.passages if p.doc_id == top_doc and all(p is not h.passage for h in hits)]
+    shown = {h.passage.id for h in hits}
+    candidates += [p for p in index.document(top_doc) if p.id not in shown] if top_doc else []
     for passage in candidates:
         for q in passage.questions[:1]:
             if q.lower() not in seen:

@@ -98,12 +98,19 @@ class Index:
         # From the articles alone: our own visitor questions would make "recommend" look topical.
         self.keyness = keyness(article_words, analyzer)
         self.variants = [[frozenset(analyzer.analyze(q)) for q in p.questions] for p in passages]
+        self._by_doc: dict[str, list[Passage]] = {}
+        for p in passages:
+            self._by_doc.setdefault(p.doc_id, []).append(p)
 
     def __len__(self) -> int:
         return len(self.passages)
 
     def __contains__(self, term: str) -> bool:
         return term in self.terms
+
+    def document(self, doc_id: str) -> list[Passage]:
+        """Return a document's passages in order."""
+        return self._by_doc.get(doc_id, [])
 
     def idf(self, term: str) -> float:
         """IDF of a term; unseen terms get the largest IDF (they are the most specific)."""

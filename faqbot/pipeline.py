@@ -124,9 +124,10 @@ class Bot:
             weights = with_context(weights, history or [], s.CONTEXT_WEIGHT)
         trace.weights = weights
         topic = clinic_topic(question)
-        hits = self.index.search(weights, k=s.TOP_K) if topic is None else []
+        found = self.index.search(weights, k=s.TOP_K)  # traced even when a clinic topic wins
+        hits = found if topic is None else []
         trace.hits = [
-            {**passage_json(h), "contributions": h.contributions} for h in self.index.search(weights, k=s.TOP_K)
+            {**passage_json(h), "contributions": h.contributions} for h in found
         ]
         trace.confidence = self.confidence(weights, hits[0]) if hits else 0.0
         if topic is not None or not hits or trace.confidence < s.CONFIDENCE_THRESHOLD:
