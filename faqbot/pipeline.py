@@ -137,7 +137,8 @@ class Bot:
         trace.decision = "answer"
         top = hits[0]
         text = compose.best_sentences(top, self.index, self.analyzer)
-        answer = f"{text} (from \u201c{top.passage.doc_title}\u201d)"
+        # Attributed, so the articles' claims read as theirs, not as the bot's promise.
+        answer = f"Our article \u201c{top.passage.doc_title}\u201d says: {text}"
         if caution:
             answer = f"{caution}\n\n{answer}"
         return Reply(

@@ -13,7 +13,8 @@ def test_answer_has_passages_citation_disclaimer_and_suggestions(bot):
 
 def test_short_answer_is_one_or_two_sentences_from_the_top_passage(bot):
     reply = bot.reply("Does it lower cortisol?")
-    text = reply.answer.rsplit(" (from", 1)[0]
+    assert reply.answer.startswith("Our article \u201c")
+    text = reply.answer.split("\u201d says: ", 1)[1]
     assert "cortisol" in text and text in reply.passages[0]["text"]
 
 
