@@ -50,10 +50,12 @@ class Speller:
         self.vocabulary = vocabulary
         self.known = set(vocabulary) | set(extra_known)
         self._cache: dict[str, str] = {}
-        self._by_length: dict[int, list[str]] = {}
+        # Candidates share the typo's first letter (people rarely mistype it) and a length
+        # within the allowance: a large library's vocabulary is then searched in milliseconds.
+        self._buckets: dict[tuple[str, int], list[str]] = {}
         for word in vocabulary:
             if word.isalpha():
-                self._by_length.setdefault(len(word), []).append(word)
+                self._buckets.setdefault((word[0], len(word)), []).append(word)
 
     @staticmethod
     def allowance(word: str) -> int:
@@ -75,7 +77,7 @@ class Speller:
             return word
         best: tuple[int, int, str] | None = None
         for n in range(len(word) - limit, len(word) + limit + 1):
-            for cand in self._by_length.get(n, ()):
+            for cand in self._buckets.get((word[0], n), ()):
                 d = edit_distance(word, cand, limit)
                 if d <= limit and (best is None or (d, -self.vocabulary[cand]) < best[:2]):
                     best = (d, -self.vocabulary[cand], cand)
