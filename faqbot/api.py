@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from .conversation import Turn
 from .errors import ApiError
@@ -69,6 +69,7 @@ def chat():
     session_id = session_field(data, required=False) or secrets.token_urlsafe(16)
     bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
     reply = bot.reply(message, store.history(session_id))
+    g.answer_type = reply.type  # for the access log (faqbot/security.py)
     reply_id = secrets.token_urlsafe(9)
     store.record(session_id, Turn(reply_id, message, reply.type, reply.weights), reply.confidence, reply.top_passage)
     return jsonify({"session_id": session_id, "reply_id": reply_id, **reply_json(reply), "contact": contact()})

@@ -49,6 +49,19 @@ DEFAULTS: dict = {
     "EVAL_MIN_HIT3": 0.95,
     "EVAL_MIN_KIND_ACCURACY": 1.0,  # fallback, urgent, smalltalk, caution, multi-turn
     "CORS_ORIGINS": "",
+    # Production hardening (faqbot/security.py). Limits are per client address and per worker
+    # with the in-memory store; point RATELIMIT_STORAGE_URI at redis:// to share them.
+    "RATELIMIT_ENABLED": None,  # None: on, except in TESTING apps (the suite posts hundreds of chats)
+    "RATELIMIT_CHAT": "30/minute;300/hour",
+    "RATELIMIT_FEEDBACK": "20/minute;200/hour",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STRATEGY": "sliding-window-counter",  # no double burst at a window's edge
+    "TRUSTED_PROXIES": 0,  # proxies in front whose X-Forwarded-For/-Proto to believe; 0 trusts none
+    "MAX_JSON_DEPTH": 20,  # deeper request JSON is refused before the parser can recurse into a 500
+    "CONTENT_SECURITY_POLICY": "",  # empty: security.DEFAULT_CSP on HTML pages that set none
+    "HSTS_MAX_AGE": 31536000,  # seconds, sent on HTTPS requests only; 0 turns it off
+    "ACCESS_LOG": True,  # one JSON object per request on stderr
+    "LOG_MESSAGES": False,  # put visitors' chat messages in the access log (personal data)
 }
 
 

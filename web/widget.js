@@ -29,7 +29,7 @@ let busy = false;
 let ready = null;
 let root, launcher, title, log, typing, chips, scroller, input, sendBtn;
 
-// Hyperscript: h("div.msg.bot", { attr: value, onclick: fn }, ...children).
+// h("div.msg.bot", { attr: value, onclick: fn }, ...children)
 function h(tag, attrs, ...kids) {
   const [name, ...cls] = tag.split(".");
   const el = document.createElement(name);
@@ -51,7 +51,7 @@ function svg(path, cls = "") {
   s.firstChild.setAttribute("d", path);
   return s;
 }
-const set = (el, k, v) => el.setAttribute(k, String(v));
+const set = (el, k, v) => el.setAttribute(k, v);
 const load = () => {
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY));
@@ -61,7 +61,7 @@ const load = () => {
 const save = () => {
   try {
     sessionStorage.setItem(KEY, JSON.stringify(state));
-  } catch (e) {} // full or blocked: the chat still works on this page
+  } catch (e) {} // full or blocked: the chat still works
 };
 const push = (e) => state.log.push(e) > 80 && state.log.shift();
 const conf = () => {
@@ -191,7 +191,7 @@ function disclaimer(text) {
 
 function votes(e) {
   const status = h("span.vs", { role: "status" });
-  const btn = (v, label) => h("button.icon.vb." + v, { "aria-label": label, "aria-pressed": String(e.vote === v), onclick: () => vote(v) }, svg(I.up));
+  const btn = (v, label) => h("button.icon.vb." + v, { "aria-label": label, "aria-pressed": e.vote === v, onclick: () => vote(v) }, svg(I.up));
   const up = btn("up", "Helpful");
   const down = btn("down", "Not helpful");
   const pressed = (v) => (set(up, "aria-pressed", v === "up"), set(down, "aria-pressed", v === "down"));
@@ -311,6 +311,8 @@ function init() {
     requestAnimationFrame(() => (scroller.scrollTop = scroller.scrollHeight));
   }
   window.faqbotWidget = { open: () => open(true), close };
+  // Host buttons with data-faqbot-open open the chat: no inline script, so strict CSPs work.
+  document.addEventListener("click", (ev) => ev.target.closest?.("[data-faqbot-open]") && open(true));
 }
 
 window.faqbotWidget = { open() {}, close() {} };

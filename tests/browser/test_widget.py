@@ -106,6 +106,13 @@ def test_ask_a_question_and_see_answer_with_disclaimer_and_sources(page: Page, b
     expect(reply.locator(".vs")).to_have_text("Thanks for your feedback.")
 
 
+def test_a_host_button_marked_data_faqbot_open_opens_the_chat(page: Page, base_url: str):
+    page.goto(base_url + "/")
+    page.get_by_role("button", name="Ask our assistant").click()
+    expect(page.locator(".panel")).to_be_visible()
+    expect(page.locator("#fb-in")).to_be_focused()
+
+
 def test_a_suggestion_chip_asks_its_question(page: Page, base_url: str):
     open_widget(page, base_url)
     ask(page, "What is remedial massage?")
@@ -298,6 +305,20 @@ def test_network_failure_shows_a_retry_that_works(page: Page, base_url: str):
     expect(page.locator(".msg.answer")).to_be_visible()
     expect(page.locator(".err")).to_have_count(0)
     expect(page.locator(".msg.user")).to_have_count(1)
+
+
+def test_a_reply_that_never_comes_times_out_with_a_retry(page: Page, base_url: str):
+    hanging: list[Route] = []
+    page.clock.install()
+    open_widget(page, base_url)
+    page.route("**/api/chat", lambda route: hanging.append(route))
+    page.locator("#fb-in").fill("What is remedial massage?")
+    page.locator("#fb-in").press("Enter")
+    expect(page.locator(".typing")).to_be_visible()
+    page.clock.run_for(21_000)
+    expect(page.locator(".msg.err")).to_contain_text("took too long")
+    expect(page.locator(".typing")).to_be_hidden()
+    assert len(hanging) == 1
 
 
 @pytest.mark.parametrize("status, headers, text", [

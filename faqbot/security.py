@@ -1,0 +1,198 @@
+"""Production hardening: rate limits, proxy trust, JSON guards, security headers, request ids, access logs, /readyz."""
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+
+from flask import Flask, current_app, g, jsonify, request
+from flask_limiter import Limiter
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import logs, openapi
+from .errors import ApiError
+
+# A caller's id is echoed and logged, so only a short, plain token is trusted; anything else is replaced.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+LIMITED = (("api.chat", "RATELIMIT_CHAT"), ("api.feedback", "RATELIMIT_FEEDBACK"))
+# The demo page's one inline handler (onclick="window.faqbotWidget.open()") is allowed by its hash,
+# so no other inline script can run; styles may be inline because the demo page's are.
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-hashes' 'sha256-WbrdxIRH1chcAFapEAuJzR0HwqXYxTQ2pxC/l8wHpfc='; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+BODY_METHODS = ("POST", "PUT", "PATCH")
+JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # whole strings, so brackets inside them don't count
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def init_app(app: Flask) -> None:
+    """Wire every production concern into the app."""
+    trusted = int(app.config["TRUSTED_PROXIES"] or 0)
+    if trusted > 0:
+        # Only now is X-Forwarded-For believed: unconfigured, any visitor could pick their own address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted, x_proto=trusted)
+    # First in line, so the duration covers the other hooks and a refused request still has an id.
+    app.before_request_funcs.setdefault(None, []).insert(0, start_request)
+    app.before_request(guard_json)
+    init_limiter(app)
+    # after_request hooks run last-registered first: at index 0 this one sees the final response.
+    app.after_request_funcs.setdefault(None, []).insert(0, finish_request)
+    if app.config["ACCESS_LOG"]:
+        app.extensions["faqbot.access_log"] = logs.access_logger()
+    app.add_url_rule("/readyz", "readyz", readyz)
+    app.register_blueprint(openapi.bp)
+
+
+def init_limiter(app: Flask) -> Limiter | None:
+    """Limit chat and feedback per client address, answering 429 in the error contract with Retry-After."""
+    enabled = app.config["RATELIMIT_ENABLED"]
+    app.config["RATELIMIT_ENABLED"] = (not app.testing) if enabled is None else bool(enabled)
+    if not app.config["RATELIMIT_ENABLED"]:
+        return None
+    # Headers on: flask-limiter's after_request hook is what sets Retry-After on the 429.
+    limiter = Limiter(client_key, app=app, headers_enabled=True)
+    for endpoint, key in LIMITED:
+        view = app.view_functions.get(endpoint)
+        if view is not None and app.config[key]:
+            app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(view)
+    app.extensions["faqbot.limiter"] = limiter
+    return limiter
+
+
+def client_key() -> str:
+    """Return the rate-limit key: the client address, or its /64 for IPv6, where one visitor holds many."""
+    address = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ip.ipv4_mapped or ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def start_request() -> None:
+    """Stamp the request with its start time and id."""
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if REQUEST_ID.match(incoming) else secrets.token_hex(16)
+
+
+def guard_json() -> None:
+    """Refuse JSON the parser or the database would choke on (too deep, lone surrogates) with a 400."""
+    if request.method not in BODY_METHODS or not request.path.startswith("/api/") or not request.is_json:
+        return
+    raw = request.get_data(cache=True)  # past MAX_CONTENT_LENGTH this raises the 413
+    limit = current_app.config["MAX_JSON_DEPTH"]
+    if raw.count(b"[") + raw.count(b"{") > limit and json_depth(raw) > limit:
+        raise ApiError(400, "too_deep", f"The request JSON is nested too deeply (at most {limit} levels).")
+    if SURROGATE_ESCAPE.search(raw) and has_lone_surrogate(request.get_json(silent=True)):
+        raise ApiError(400, "invalid_json", "The request body has an invalid Unicode escape (a lone surrogate).")
+
+
+def json_depth(raw: bytes) -> int:
+    """Return how deeply arrays and objects nest in a JSON text."""
+    depth = deepest = 0
+    for match in JSON_TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def has_lone_surrogate(value) -> bool:
+    """Tell whether any string in parsed JSON holds an unpaired surrogate (not encodable as UTF-8)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
+
+
+def finish_request(response):
+    """Add the security headers and the request id, then write the access log line."""
+    headers, config = response.headers, current_app.config
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if "Content-Security-Policy" not in headers:
+        if response.mimetype == "text/html":
+            headers["Content-Security-Policy"] = config["CONTENT_SECURITY_POLICY"] or DEFAULT_CSP
+            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        elif request.path.startswith("/api/"):
+            headers["Content-Security-Policy"] = API_CSP
+    if request.path.startswith("/api/") and request.method in BODY_METHODS:
+        headers.setdefault("Cache-Control", "no-store")  # replies are one visitor's conversation
+    if response.status_code < 400:
+        headers.pop("Retry-After", None)  # flask-limiter sends it on every response; it means "wait" only on errors
+    if "Access-Control-Allow-Origin" in headers:
+        # A widget on another origin may only read these if told so: it shows the wait, support asks the id.
+        headers.setdefault("Access-Control-Expose-Headers", "Retry-After, X-Request-ID")
+    if request.is_secure and config["HSTS_MAX_AGE"]:
+        headers.setdefault("Strict-Transport-Security", f"max-age={int(config['HSTS_MAX_AGE'])}")
+    request_id = g.get("request_id") or secrets.token_hex(16)
+    headers["X-Request-ID"] = request_id
+    logger = current_app.extensions.get("faqbot.access_log")
+    if logger is not None:
+        logger.info("request", extra={"fields": access_fields(response, request_id)})
+    return response
+
+
+def access_fields(response, request_id: str) -> dict:
+    """Describe a finished request for the access log: never a header, a query string or a body."""
+    rule = request.url_rule
+    started = g.get("started")
+    fields = {
+        "request_id": request_id,
+        "method": request.method,
+        "route": rule.rule if rule else None,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+        "answer_type": g.get("answer_type"),
+    }
+    if rule is None:
+        fields["path"] = request.path[:200]  # unmatched paths are probes worth seeing; no query string
+    if current_app.config["LOG_MESSAGES"] and request.endpoint == "api.chat":
+        data = request.get_json(silent=True)
+        message = data.get("message") if isinstance(data, dict) else None
+        if isinstance(message, str):
+            fields["message"] = message[: current_app.config["MAX_MESSAGE_LENGTH"]]
+    return fields
+
+
+def readyz():
+    """Report whether this worker can serve: index loaded and database reachable (503 when not)."""
+    bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
+    checks = {"index": len(bot.index) > 0, "database": database_reachable(store.path)}
+    ready = all(checks.values())
+    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), 200 if ready else 503
+
+
+def database_reachable(path: str) -> bool:
+    """Open the database afresh (never creating it) and read its schema.
+
+    The store's own long-lived connection would still answer after the file was deleted.
+    """
+    try:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=rw", uri=True, timeout=1)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return True

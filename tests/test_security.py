@@ -1,0 +1,277 @@
+"""Production hardening: rate limits, proxies, hostile input, security headers, request ids, access logs, /readyz."""
+import base64
+import hashlib
+import json
+import logging
+import os
+import re
+from types import SimpleNamespace
+
+import pytest
+from test_error_shape import assert_error_shape
+
+from faqbot import create_app, logs, security
+from faqbot.widget import web_dir
+
+HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def make_app(tmp_path, **config):
+    return create_app({"TESTING": True, "DATABASE": str(tmp_path / "faqbot.sqlite3"), **config})
+
+
+@pytest.fixture
+def access_log():
+    """Collect the access log's records (the logger doesn't propagate to pytest's handler)."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger(logs.ACCESS)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def chat(client, message="What is remedial massage?", **kwargs):
+    return client.post("/api/chat", json={"message": message}, **kwargs)
+
+
+# --- rate limits -------------------------------------------------------------------------------
+
+def test_chat_is_limited_per_address_with_retry_after(tmp_path):
+    client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="3/minute").test_client()
+    assert [chat(client).status_code for _ in range(3)] == [200, 200, 200]
+    limited = chat(client)
+    assert_error_shape(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 0
+    assert limited.headers["X-Request-ID"]
+    other = chat(client, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200 and "Retry-After" not in other.headers
+
+
+def test_feedback_has_its_own_limit(tmp_path):
+    client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1/minute",
+                      RATELIMIT_FEEDBACK="2/minute").test_client()
+    reply = chat(client).get_json()
+    vote = {"session_id": reply["session_id"], "reply_id": reply["reply_id"], "vote": "up"}
+    assert [client.post("/api/feedback", json=vote).status_code for _ in range(2)] == [201, 201]
+    assert_error_shape(client.post("/api/feedback", json=vote), 429, "rate_limited")
+    assert client.get("/api/info").status_code == 200  # reading the widget's settings is never limited
+
+
+def test_limits_are_on_in_production_and_off_in_testing_apps(tmp_path):
+    assert create_app({"DATABASE": str(tmp_path / "a.sqlite3")}).config["RATELIMIT_ENABLED"] is True
+    client = make_app(tmp_path, RATELIMIT_CHAT="1/minute").test_client()
+    assert [chat(client).status_code for _ in range(3)] == [200, 200, 200]
+    assert "X-RateLimit-Limit" not in chat(client).headers
+
+
+def test_limits_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAQBOT_RATELIMIT_ENABLED", "true")
+    monkeypatch.setenv("FAQBOT_RATELIMIT_CHAT", "2/minute;5/hour")
+    client = make_app(tmp_path).test_client()
+    assert [chat(client).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_forwarded_for_is_ignored_unless_proxies_are_trusted(tmp_path):
+    client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1/minute").test_client()
+    assert chat(client, headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    assert chat(client, headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 429
+
+
+def test_trusted_proxy_gives_each_client_its_own_limit(tmp_path):
+    client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1/minute", TRUSTED_PROXIES=1).test_client()
+    assert chat(client, headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    assert chat(client, headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 200
+    # The proxy appends the address it saw; what the client wrote before it is not believed.
+    spoofed = chat(client, headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.1"})
+    assert spoofed.status_code == 429
+
+
+@pytest.mark.parametrize("address, key", [
+    ("192.0.2.1", "192.0.2.1"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("::ffff:192.0.2.1", "192.0.2.1"),
+    ("not-an-address", "not-an-address"),
+])
+def test_client_key_groups_an_ipv6_visitor_by_64(app, address, key):
+    with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+        assert security.client_key() == key
+
+
+# --- hostile input: always a 4xx in the error contract -----------------------------------------
+
+DEEP = b"[" * 5000 + b"]" * 5000
+HOSTILE = [
+    ("deep array", DEEP, "application/json", 400, "too_deep"),
+    ("deep value beside the message", b'{"message": "hi", "x": ' + b"[" * 30 + b"]" * 30 + b"}",
+     "application/json", 400, "too_deep"),
+    ("deep objects", b'{"a":' * 2000 + b"1" + b"}" * 2000, "application/json", 400, "too_deep"),
+    ("lone surrogate in message", b'{"message": "\\ud800 back pain"}', "application/json", 400, "invalid_json"),
+    ("lone surrogate in a key", b'{"message": "back pain", "\\udfff": 1}', "application/json", 400, "invalid_json"),
+    ("invalid utf-8 start byte", b'{"message": "\xff\xfe"}', "application/json", 400, "invalid_json"),
+    ("utf-8 encoded surrogate", b'{"message": "\xed\xa0\x80"}', "application/json", 400, "invalid_json"),
+    ("utf-16 body", '{"message": "hi"}'.encode("utf-16"), "application/json", 400, "invalid_json"),
+    ("truncated json", b'{"message": "back', "application/json", 400, "invalid_json"),
+    ("empty body", b"", "application/json", 400, "invalid_json"),
+    ("null body", b"null", "application/json", 400, "invalid_json"),
+    ("number too long to parse", b'{"message": 1' + b"0" * 5000 + b"}", "application/json", 400, "invalid_json"),
+    ("NaN message", b'{"message": NaN}', "application/json", 400, "invalid_field"),
+    ("message over the length limit", json.dumps({"message": "\U0001f600" * 1001}).encode(), "application/json",
+     400, "too_long"),
+    ("body over the size limit", b'{"message": "' + b"a" * 17000 + b'"}', "application/json", 413, "body_too_large"),
+    ("text/plain", b'{"message": "hi"}', "text/plain", 415, "unsupported_media_type"),
+    ("multipart", b"--x\r\n\r\nhi\r\n--x--", "multipart/form-data; boundary=x", 415, "unsupported_media_type"),
+    ("no content type", b'{"message": "hi"}', None, 415, "unsupported_media_type"),
+    ("xml", b"<message>hi</message>", "application/xml", 415, "unsupported_media_type"),
+]
+
+
+@pytest.mark.parametrize("name, body, content_type, status, code", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_chat_input_is_a_4xx(client, name, body, content_type, status, code):
+    response = client.post("/api/chat", data=body, content_type=content_type)
+    assert_error_shape(response, status, code)
+    text = response.get_data(as_text=True)
+    assert not re.search(r"\.py\b|/work/|site-packages|Traceback|sqlite", text)
+
+
+def test_hostile_feedback_input_is_a_4xx(client):
+    reply = chat(client).get_json()
+    comment = f'"session_id": "{reply["session_id"]}", "reply_id": "{reply["reply_id"]}", "vote": "up"'
+    bad = ("{" + comment + ', "comment": "\\udc00"}').encode()
+    assert_error_shape(client.post("/api/feedback", data=bad, content_type="application/json"), 400, "invalid_json")
+    assert_error_shape(client.post("/api/feedback", data=DEEP, content_type="application/json"), 400, "too_deep")
+
+
+def test_moderate_nesting_and_paired_surrogates_are_fine(client):
+    body = b'{"message": "back pain \\ud83d\\ude00", "extra": ' + b"[" * 15 + b"]" * 15 + b"}"
+    assert client.post("/api/chat", data=body, content_type="application/json").status_code == 200
+    assert security.json_depth(b'{"a": "[[[[[[", "b": [[1]]}') == 3
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/"), ("get", "/widget.js"), ("get", "/widget.css"), ("get", "/api/info"), ("get", "/healthz"),
+    ("get", "/readyz"), ("get", "/api/openapi.json"), ("get", "/nowhere"), ("get", "/api/nowhere"),
+    ("get", "/api/chat"), ("post", "/api/chat"),
+])
+def test_every_response_has_the_security_headers(client, method, path):
+    response = getattr(client, method)(path)
+    response.close()  # file responses hold their file open until closed
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert HEX_ID.match(response.headers["X-Request-ID"])
+    if response.mimetype == "text/html":
+        assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+    if path.startswith("/api/"):
+        assert response.headers["Content-Security-Policy"] == security.API_CSP
+
+
+def test_widget_script_stays_embeddable_on_other_origins(client):
+    response = client.get("/widget.js")
+    response.close()
+    assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    for header in ("Content-Security-Policy", "X-Frame-Options", "Cross-Origin-Embedder-Policy"):
+        assert header not in response.headers
+
+
+def test_a_csp_already_set_is_kept(tmp_path):
+    app = make_app(tmp_path)
+    app.add_url_rule("/own", "own", lambda: ("<p>hi</p>", 200, {"Content-Security-Policy": "default-src 'none'"}))
+    assert app.test_client().get("/own").headers["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_default_csp_allows_exactly_the_demo_pages_inline_handlers():
+    handlers = re.findall(r'\son\w+="([^"]*)"', (web_dir() / "demo.html").read_text("utf-8"))
+    for handler in handlers:
+        digest = base64.b64encode(hashlib.sha256(handler.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in security.DEFAULT_CSP, f"demo.html handler {handler!r} is blocked by the CSP"
+    assert "'unsafe-inline'" not in security.DEFAULT_CSP.split("script-src")[1].split(";")[0]
+
+
+def test_csp_is_configurable(tmp_path):
+    client = make_app(tmp_path, CONTENT_SECURITY_POLICY="default-src 'self'").test_client()
+    with client.get("/") as response:
+        assert response.headers["Content-Security-Policy"] == "default-src 'self'"
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers
+    secure = client.get("/healthz", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_replies_are_not_cached_and_cors_exposes_retry_after(tmp_path):
+    client = make_app(tmp_path, CORS_ORIGINS="https://clinic.example").test_client()
+    response = chat(client, headers={"Origin": "https://clinic.example"})
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Access-Control-Allow-Origin"] == "https://clinic.example"
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+
+
+# --- request ids and access logs ---------------------------------------------------------------
+
+def test_request_id_is_echoed_when_plain_and_replaced_when_not(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-7f3a:92"}).headers["X-Request-ID"] == "lb-7f3a:92"
+    for hostile in ("a b", "x" * 129, 'id" {"status":200}', "caf\u00e9", ""):
+        assert HEX_ID.match(client.get("/healthz", headers={"X-Request-ID": hostile}).headers["X-Request-ID"])
+    assert client.get("/healthz").headers["X-Request-ID"] != client.get("/healthz").headers["X-Request-ID"]
+
+
+def test_one_json_access_line_per_request_without_message_text(client, access_log):
+    response = chat(client, "Can massage help my lower back pain?", headers={"X-Request-ID": "req-1"})
+    chat(client, "I have crushing chest pain")
+    client.get("/nowhere?token=s3cret")
+    assert [r.fields["status"] for r in access_log] == [200, 200, 404]
+    first = json.loads(logs.JsonFormatter().format(access_log[0]))
+    assert first["request_id"] == "req-1" == response.headers["X-Request-ID"]
+    assert first["route"] == "/api/chat" and first["method"] == "POST" and first["answer_type"] == "answer"
+    assert isinstance(first["duration_ms"], float) and first["ts"].endswith("Z")
+    assert access_log[1].fields["answer_type"] == "urgent"
+    assert access_log[2].fields["route"] is None and access_log[2].fields["path"] == "/nowhere"
+    lines = [logs.JsonFormatter().format(r) for r in access_log]
+    assert all("\n" not in line for line in lines)
+    assert not any(word in "".join(lines) for word in ("lower back", "chest", "s3cret"))
+
+
+def test_messages_are_logged_only_when_configured(tmp_path, access_log):
+    chat(make_app(tmp_path, LOG_MESSAGES=True).test_client(), "Can massage help my lower back pain?")
+    assert access_log[-1].fields["message"] == "Can massage help my lower back pain?"
+
+
+def test_secrets_never_reach_the_access_log(tmp_path, access_log):
+    client = make_app(tmp_path, STAFF_TOKEN="tok-very-secret-123").test_client()
+    client.set_cookie("session", "cookie-secret-456")
+    client.get("/api/info?key=query-secret-789", headers={"Authorization": "Bearer header-secret-000"})
+    client.post("/api/chat", json={"message": "hi", "password": "body-secret-111"})
+    text = "".join(logs.JsonFormatter().format(r) for r in access_log)
+    assert not re.search(r"secret", text), text
+
+
+def test_access_log_can_be_turned_off(tmp_path, access_log):
+    chat(make_app(tmp_path, ACCESS_LOG=False).test_client())
+    assert access_log == []
+
+
+def test_access_log_writes_to_the_current_stderr(capsys):
+    logger = logs.access_logger()
+    logger.info("request", extra={"fields": {"status": 200}})
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert json.loads(line)["status"] == 200
+
+
+# --- readiness ---------------------------------------------------------------------------------
+
+def test_readyz_reports_index_and_database(app, client):
+    assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"index": True, "database": True}}
+    os.remove(app.config["DATABASE"])
+    gone = client.get("/readyz")
+    assert gone.status_code == 503 and gone.get_json()["checks"] == {"index": True, "database": False}
+    assert client.get("/healthz").status_code == 200  # alive: it still answers visitors
+    assert chat(client).status_code == 200
+
+
+def test_readyz_fails_without_an_index(app, client):
+    app.extensions["faqbot"] = SimpleNamespace(index=[])
+    assert client.get("/readyz").status_code == 503
