@@ -1,6 +1,4 @@
 """Production hardening: rate limits, proxies, hostile input, security headers, request ids, access logs, /readyz."""
-import base64
-import hashlib
 import json
 import logging
 import os
@@ -182,12 +180,11 @@ def test_a_csp_already_set_is_kept(tmp_path):
     assert app.test_client().get("/own").headers["Content-Security-Policy"] == "default-src 'none'"
 
 
-def test_default_csp_allows_exactly_the_demo_pages_inline_handlers():
-    handlers = re.findall(r'\son\w+="([^"]*)"', (web_dir() / "demo.html").read_text("utf-8"))
-    for handler in handlers:
-        digest = base64.b64encode(hashlib.sha256(handler.encode()).digest()).decode()
-        assert f"'sha256-{digest}'" in security.DEFAULT_CSP, f"demo.html handler {handler!r} is blocked by the CSP"
-    assert "'unsafe-inline'" not in security.DEFAULT_CSP.split("script-src")[1].split(";")[0]
+def test_demo_page_runs_under_the_default_csp():
+    html = (web_dir() / "demo.html").read_text("utf-8")
+    assert not re.search(r"\son\w+=", html), "an inline handler would be blocked by script-src 'self'"
+    assert not re.search(r"<script(?![^>]*\ssrc=)", html), "an inline script would be blocked"
+    assert "script-src 'self';" in security.DEFAULT_CSP
 
 
 def test_csp_is_configurable(tmp_path):
