@@ -62,7 +62,9 @@ class Analyzer:
             if key:
                 self.rules[key] = target
                 self.max_phrase = max(self.max_phrase, len(key))
-        self._first = {key[0] for key in self.rules}
+        self._first: dict[str, int] = {}  # first stem of a rule -> its longest rule's length
+        for key in self.rules:
+            self._first[key[0]] = max(self._first.get(key[0], 0), len(key))
 
     def stem(self, token: str) -> str:
         """Stem one token (identity when stemming is off)."""
@@ -80,7 +82,7 @@ class Analyzer:
 
     def _rule_at(self, tokens: list[str], i: int) -> tuple[int, tuple[str, ...]] | None:
         """Return (length, target) of the longest synonym rule starting at token i."""
-        for n in range(min(self.max_phrase, len(tokens) - i), 0, -1):
+        for n in range(min(self._first.get(self._token(tokens[i])[0], 0), len(tokens) - i), 0, -1):
             target = self.rules.get(tuple(self._token(t)[0] for t in tokens[i : i + n]))
             if target is not None:
                 return n, target
