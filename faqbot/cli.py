@@ -1,4 +1,4 @@
-"""The faqbot command: serve, ask, eval, check-corpus, import-article."""
+"""The faqbot command: serve, ask, eval, check-corpus, import-article, reindex."""
 from __future__ import annotations
 
 import json
@@ -173,3 +173,26 @@ def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str
     target.write_text(f"---\nid: {doc_id}\ntitle: {article.title}\nsource: {Path(raw).name}\n---\n\n{article.body}",
                       encoding="utf-8")
     click.echo(f"wrote {target}: review its headings, then add 'Q:' visitor questions above paragraphs")
+
+
+@main.command()
+def reindex():
+    """Validate the corpus and have every running worker swap in the new index."""
+    from flask import Flask
+
+    from .reindex import build, publish
+    from .storage import Store
+
+    # The app keeps its database in Flask's instance folder: resolve it the same way.
+    cfg = config_module.load(None, Flask("faqbot").instance_path)
+    s = Settings.from_mapping(cfg)
+    try:
+        _, info = build(s)
+    except CorpusError as exc:
+        fail_corpus(exc)
+    store = Store(cfg["DATABASE"], s.SESSION_TTL, s.SESSION_TURNS, cfg["LOG_RETENTION_DAYS"])
+    if publish(store, info) is None:
+        raise click.ClickException(f"the database at {cfg['DATABASE']} is not writable; nothing was published")
+    click.echo(f"corpus OK: {len(info.documents)} documents, {info.passages} passages, version {info.hash}")
+    click.echo(f"published to {cfg['DATABASE']}: running workers switch within "
+               f"{cfg['REINDEX_CHECK_SECONDS']:g} s of their next request")

@@ -62,7 +62,14 @@ DEFAULTS: dict = {
     "HSTS_MAX_AGE": 31536000,  # seconds, sent on HTTPS requests only; 0 turns it off
     "ACCESS_LOG": True,  # one JSON object per request on stderr
     "LOG_MESSAGES": False,  # put visitors' chat messages in the access log (personal data)
+    "STAFF_TOKEN": "",  # empty: the staff console and /api/staff are off (404)
+    "SECRET_KEY": "",  # empty: derived from STAFF_TOKEN, so every worker signs cookies alike
+    "STAFF_SESSION_HOURS": 12,  # a console login lasts this long
+    "STAFF_LOW_CONFIDENCE": 0.6,  # answers below this confidence are listed for review
+    "REINDEX_CHECK_SECONDS": 1.0,  # how often a worker looks for a newer corpus version
 }
+# Secrets stay text even when they look like JSON ("123456", "true").
+TEXT_KEYS = {"STAFF_TOKEN", "SECRET_KEY"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,9 @@ def from_env(environ=None, prefix: str = "FAQBOT_") -> dict:
     out = {}
     for key, raw in environ.items():
         if key.startswith(prefix):
+            if key[len(prefix):] in TEXT_KEYS:
+                out[key[len(prefix):]] = raw
+                continue
             try:
                 out[key[len(prefix):]] = json.loads(raw)
             except ValueError:

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY, reply_id TEXT NOT NULL, session_id TEXT NOT NULL,
     vote TEXT NOT NULL, comment TEXT, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 PURGE_EVERY = 60.0  # seconds between sweeps of expired sessions and old log rows
 
@@ -126,6 +127,22 @@ class Store:
                 conn.execute("DELETE FROM questions WHERE created < ?", (now - self.retention,))
                 conn.execute("DELETE FROM feedback WHERE created < ?", (now - self.retention,))
         self._safely("purge", sweep)
+
+    def meta(self, key: str) -> str | None:
+        """Read a shared setting (such as the corpus version); None when unset or unreadable."""
+        def read(conn):
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return row[0] if row else None
+        return self._safely("meta read", read)
+
+    def set_meta(self, key: str, value: str) -> bool:
+        """Write a shared setting every worker can see; False when the database is down."""
+        def write(conn):
+            with conn:
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+            return True
+        return bool(self._safely("meta write", write, False))
 
     def ping(self) -> bool:
         """Tell whether the database answers."""

@@ -1,0 +1,158 @@
+"""Swap in a new index without downtime, in this worker and, through the database, in every other."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from .config import Settings
+from .corpus import CorpusError, Document, load_corpus
+from .passages import split_corpus
+from .pipeline import Bot
+from .storage import Store
+
+log = logging.getLogger(__name__)
+VERSION_KEY = "corpus_version"
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    id: str
+    title: str
+    file: str
+    passages: int
+    questions: int  # visitor phrasings ("Q:" lines) attached to its paragraphs
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    """What a bot was built from: a content hash, when, and the documents."""
+
+    hash: str
+    built: float
+    documents: tuple[DocInfo, ...]
+
+    @property
+    def passages(self) -> int:
+        return sum(d.passages for d in self.documents)
+
+    def as_dict(self) -> dict:
+        return {"hash": self.hash, "built": self.built, "documents": [asdict(d) for d in self.documents],
+                "passages": self.passages}
+
+
+def fingerprint(docs: list[Document]) -> str:
+    """Hash what was loaded (not file times), so the same text always has the same version."""
+    digest = hashlib.sha256()
+    for doc in docs:
+        digest.update(repr((doc.id, doc.title, doc.blocks)).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def describe(docs: list[Document], passages) -> CorpusInfo:
+    """Summarise a loaded corpus for the console."""
+    infos = []
+    for doc in docs:
+        mine = [p for p in passages if p.doc_id == doc.id]
+        infos.append(DocInfo(doc.id, doc.title, Path(doc.path).name, len(mine), sum(len(p.questions) for p in mine)))
+    return CorpusInfo(fingerprint(docs), time.time(), tuple(infos))
+
+
+def build(settings: Settings) -> tuple[Bot, CorpusInfo]:
+    """Validate the corpus strictly and build a bot from it; raises CorpusError listing every problem."""
+    docs, _ = load_corpus(settings.CORPUS_DIR, strict=True)
+    passages = split_corpus(docs)
+    return Bot(settings, passages), describe(docs, passages)
+
+
+def publish(store: Store, info: CorpusInfo) -> str | None:
+    """Record a new corpus version for every worker to pick up; return it, or None when not written."""
+    # The time makes each reindex a new version, so workers reread files even if the hash repeats.
+    token = json.dumps({"hash": info.hash, "at": time.time()})
+    if store.set_meta(VERSION_KEY, token):
+        return token
+    log.warning("could not record the corpus version: other workers keep their index until restarted")
+    return None
+
+
+class Reindexer:
+    """Own one app's bot: rebuild it on request, and follow versions other processes publish."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.store: Store = app.extensions["faqbot.store"]
+        self.interval = float(app.config["REINDEX_CHECK_SECONDS"])
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self.seen = self.store.meta(VERSION_KEY)
+        self.store.close()  # the master must not hand its sqlite handle to forked workers
+        self.info = self._describe_running()
+
+    def _describe_running(self) -> CorpusInfo | None:
+        """Describe the corpus the app factory indexed (it keeps no documents of its own)."""
+        settings = self.bot.settings
+        try:
+            docs, _ = load_corpus(settings.CORPUS_DIR, strict=settings.CORPUS_STRICT)
+        except CorpusError:
+            return None  # changed since start-up; the next reindex says what is wrong
+        return describe(docs, self.bot.index.passages)
+
+    @property
+    def bot(self) -> Bot:
+        return self.app.extensions["faqbot"]
+
+    def _swap(self, settings: Settings) -> CorpusInfo:
+        bot, info = build(settings)
+        # One reference assignment: a request already running keeps the bot it started with.
+        self.app.extensions["faqbot"] = bot
+        self.info = info
+        return info
+
+    def reindex(self) -> CorpusInfo:
+        """Validate and swap in a new index here, then tell the other workers; raises CorpusError."""
+        with self._lock:
+            started = time.perf_counter()
+            info = self._swap(self.bot.settings)
+            self.seen = publish(self.store, info) or self.seen
+        log.info("reindexed %d documents, %d passages (version %s) in %.0f ms", len(info.documents),
+                 info.passages, info.hash, (time.perf_counter() - started) * 1000)
+        return info
+
+    def follow(self) -> None:
+        """Rebuild when another process published a version; at most one cheap look per interval."""
+        now = time.monotonic()
+        if now - self._checked < self.interval:
+            return
+        self._checked = now
+        latest = self.store.meta(VERSION_KEY)
+        if latest is None or latest == self.seen:
+            return
+        # Another thread of this worker may be rebuilding already: keep serving meanwhile.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if latest == self.seen:
+                return
+            self.seen = latest  # one attempt per version: a broken corpus must not rebuild on every request
+            info = self._swap(self.bot.settings)
+            log.info("picked up corpus version %s: %d passages", info.hash, info.passages)
+        except CorpusError as exc:
+            log.error("new corpus version refused, keeping the old index: %s", "; ".join(exc.problems))
+        except Exception:  # a fault while rebuilding must not fail the visitor's request
+            log.exception("rebuilding the index failed, keeping the old one")
+        finally:
+            self._lock.release()
+
+
+def init_app(app: Flask) -> Reindexer:
+    """Attach a Reindexer and follow published versions before each request."""
+    reindexer = Reindexer(app)
+    app.extensions["faqbot.reindexer"] = reindexer
+    app.before_request(reindexer.follow)
+    return reindexer
