@@ -1,0 +1,197 @@
+"""What visitors asked: unanswered questions grouped by wording, thumbs-down answers, topics, CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from .analysis import tokenize
+from .pipeline import Bot
+from .storage import Store
+
+MAX_ROWS = 20000  # most recent log rows a console view reads
+SIMILAR = 0.5  # IDF-weighted Jaccard at which two wordings count as the same question
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = ("time_utc", "session_id", "reply_id", "message", "type", "confidence", "top_passage",
+               "topic", "votes_up", "votes_down", "comments")
+
+
+@dataclass
+class Group:
+    """Visitor questions worded alike, most frequent wording first."""
+
+    message: str
+    terms: frozenset[str]
+    count: int = 0
+    wordings: Counter = field(default_factory=Counter)
+    last: float = 0.0
+    confidence: float = 0.0  # the highest any wording reached
+    closest: dict | None = None  # the passage retrieval ranks first, ignoring the threshold
+    why: str = ""  # why the bot did not answer (rule or confidence)
+
+
+@dataclass
+class Downvote:
+    created: float
+    message: str
+    type: str
+    confidence: float | None
+    top_passage: str | None
+    comment: str | None
+
+
+@dataclass
+class Topic:
+    doc_id: str
+    title: str
+    count: int
+    passages: list[tuple[str, int]]  # (heading or passage id, times it was the top passage)
+
+
+@dataclass
+class Overview:
+    since: float
+    total: int
+    by_type: dict[str, int]
+    votes: dict[str, int]
+    unanswered: list[Group]
+    low_confidence: list[Group]
+    downvotes: list[Downvote]
+    topics: list[Topic]
+
+
+def similarity(bot: Bot, a: frozenset[str], b: frozenset[str]) -> float:
+    """IDF-weighted Jaccard: sharing "massage" says little, sharing "sciatica" a lot."""
+    union = sum(bot.index.idf(t) for t in a | b)
+    return sum(bot.index.idf(t) for t in a & b) / union if union else float(a == b)
+
+
+def group_similar(bot: Bot, rows: list[tuple[str, float, float | None]]) -> list[Group]:
+    """Group (message, created, confidence) rows by analysed wording, biggest group first."""
+    counts: Counter = Counter()
+    seen: dict[str, tuple[str, float, float]] = {}  # words -> (as written, last, best confidence)
+    for message, created, confidence in rows:
+        key = " ".join(tokenize(message)) or message.strip()  # case and punctuation aside, the same words
+        counts[key] += 1
+        _, last, best = seen.get(key, (message, 0.0, 0.0))
+        seen[key] = (message, max(last, created), max(best, confidence or 0.0))
+    groups: list[Group] = []
+    for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        message, last, best = seen[key]
+        terms = frozenset(bot.analyzer.analyze(message)) or frozenset({key})
+        scored = [(similarity(bot, g.terms, terms), i) for i, g in enumerate(groups)]
+        score, i = max(scored, default=(0.0, -1))
+        group = groups[i] if score >= SIMILAR else None
+        if group is None:
+            group = Group(message, terms)
+            groups.append(group)
+        group.count += n
+        group.wordings[message] += n
+        group.last = max(group.last, last)
+        group.confidence = max(group.confidence, best)
+    return sorted(groups, key=lambda g: (-g.count, -g.last))
+
+
+def closest(bot: Bot, group: Group) -> None:
+    """Fill in the passage that came closest to answering a group, and why it was not used."""
+    reply = bot.reply(group.message)
+    trace = reply.trace
+    top = trace.hits[0] if trace.hits else None
+    group.closest = top
+    if trace.rule:
+        group.why = f"{trace.rule} (now: {trace.decision})"
+    elif top is None:
+        group.why = "no passage shares a word with it"
+    else:
+        group.why = f"confidence now {trace.confidence:.2f} vs threshold {trace.threshold:.2f} ({trace.decision})"
+
+
+def topics(bot: Bot, rows: list[tuple[str | None]]) -> list[Topic]:
+    """Count answered questions per article and, within it, per passage."""
+    by_id = {p.id: p for p in bot.index.passages}
+    per_doc: dict[str, Counter] = defaultdict(Counter)
+    titles: dict[str, str] = {}
+    for (passage_id,) in rows:
+        passage = by_id.get(passage_id)
+        doc_id = passage.doc_id if passage else passage_id.split("#")[0]
+        titles[doc_id] = passage.doc_title if passage else f"{doc_id} (no longer in the corpus)"
+        per_doc[doc_id][(passage.heading if passage else None) or passage_id] += 1
+    out = [Topic(d, titles[d], sum(c.values()), c.most_common(5)) for d, c in per_doc.items()]
+    return sorted(out, key=lambda t: (-t.count, t.title))
+
+
+def overview(bot: Bot, store: Store, days: float, low_confidence: float, limit: int = 30) -> Overview:
+    """Gather the console's view of the log since `days` ago (after enforcing retention)."""
+    store.purge()
+    since = time.time() - days * 86400
+    conn = store.connect()
+    rows = conn.execute("SELECT message, created, confidence, type, top_passage FROM questions WHERE created >= ? "
+                        "ORDER BY created DESC LIMIT ?", (since, MAX_ROWS)).fetchall()
+    votes = dict(conn.execute("SELECT vote, COUNT(*) FROM feedback WHERE created >= ? GROUP BY vote", (since,)))
+    down = conn.execute(
+        "SELECT f.created, q.message, q.type, q.confidence, q.top_passage, f.comment FROM feedback f "
+        "JOIN questions q ON q.reply_id = f.reply_id AND q.session_id = f.session_id "
+        "WHERE f.vote = 'down' AND f.created >= ? ORDER BY f.created DESC LIMIT ?", (since, limit * 3)).fetchall()
+    unanswered = group_similar(bot, [r[:3] for r in rows if r[3] == "fallback"])[:limit]
+    low = group_similar(bot, [r[:3] for r in rows if r[3] == "answer" and (r[2] or 0) < low_confidence])[:limit]
+    for group in unanswered + low:
+        closest(bot, group)
+    return Overview(since, len(rows), dict(Counter(r[3] for r in rows)), votes, unanswered, low,
+                    [Downvote(*r) for r in down],
+                    topics(bot, [(r[4],) for r in rows if r[3] == "answer" and r[4]]))
+
+
+def group_json(group: Group) -> dict:
+    return {"message": group.message, "count": group.count, "last": group.last, "confidence": group.confidence,
+            "wordings": [{"message": m, "count": n} for m, n in group.wordings.most_common()],
+            "closest": group.closest, "why": group.why}
+
+
+def overview_json(view: Overview) -> dict:
+    """Describe the console's view of the log for the API."""
+    return {"since": view.since, "total": view.total, "by_type": view.by_type,
+            "votes": {"up": view.votes.get("up", 0), "down": view.votes.get("down", 0)},
+            "unanswered": [group_json(g) for g in view.unanswered],
+            "low_confidence": [group_json(g) for g in view.low_confidence],
+            "downvotes": [asdict(d) for d in view.downvotes],
+            "topics": [{**asdict(t), "passages": [{"passage": p, "count": n} for p, n in t.passages]}
+                       for t in view.topics]}
+
+
+def safe_cell(value) -> str:
+    """Stop a spreadsheet from running a visitor's text as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def export_csv(bot: Bot, store: Store, days: float):
+    """Yield the question log since `days` ago as CSV, one chunk of rows at a time."""
+    store.purge()
+    titles = {p.id: p.doc_title for p in bot.index.passages}
+    cursor = store.connect().execute(
+        "SELECT q.created, q.session_id, q.reply_id, q.message, q.type, q.confidence, q.top_passage, "
+        "COUNT(CASE f.vote WHEN 'up' THEN 1 END), COUNT(CASE f.vote WHEN 'down' THEN 1 END), "
+        "GROUP_CONCAT(f.comment, ' | ') FROM questions q LEFT JOIN feedback f "
+        "ON f.reply_id = q.reply_id AND f.session_id = q.session_id WHERE q.created >= ? "
+        "GROUP BY q.reply_id ORDER BY q.created", (time.time() - days * 86400,))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    while True:
+        rows = cursor.fetchmany(500)
+        for created, sid, rid, message, type_, conf, top, up, down_, comments in rows:
+            writer.writerow([iso(created), safe_cell(sid), safe_cell(rid), safe_cell(message), type_,
+                             "" if conf is None else f"{conf:.4f}", safe_cell(top),
+                             safe_cell(titles.get(top, "")), up, down_, safe_cell(comments)])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        if not rows:
+            return
