@@ -1,0 +1,135 @@
+"""Who may use the staff console: off without a token, 401 with a wrong one, in with the right one."""
+import time
+
+import pytest
+from staff_fixtures import BEARER, CSRF, TOKEN, Console, api, console, make_app, staff_app  # noqa: F401
+
+from faqbot.config import from_env
+
+PAGES = ["/staff/", "/staff/login", "/staff/eval", "/staff/log", "/staff/corpus", "/staff/export.csv",
+         "/staff/static/staff.css"]
+API = [("POST", "explain"), ("POST", "eval"), ("GET", "log"), ("GET", "export.csv"), ("GET", "corpus"),
+       ("POST", "reindex")]
+
+
+def test_without_a_token_every_staff_route_is_off(client):
+    for path in PAGES:
+        assert client.get(path).status_code == 404, path
+    for method, path in API:
+        response = client.open(f"/api/staff/{path}", method=method, headers=BEARER, json={"message": "hi"})
+        assert response.status_code == 404
+        assert response.get_json() == {"error": {"code": "not_found", "message": response.get_json()["error"]["message"]}}
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer "])
+def test_api_refuses_a_missing_or_wrong_token(staff_app, header):
+    client = staff_app.test_client()
+    headers = {"Authorization": header} if header else {}
+    for method, path in API:
+        response = client.open(f"/api/staff/{path}", method=method, headers=headers, json={"message": "hi"})
+        assert response.status_code == 401, path
+        assert response.get_json()["error"]["code"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_api_accepts_the_right_token(api):
+    assert api("GET", "corpus").status_code == 200
+    assert api("POST", "explain", json={"message": "What is remedial massage?"}).status_code == 200
+
+
+def test_pages_send_strangers_to_the_login_form(staff_app):
+    client = staff_app.test_client()
+    response = client.get("/staff/log?days=7")
+    assert response.status_code == 302
+    assert response.location == "/staff/login?next=/staff/log?days%3D7"
+    assert client.post("/staff/reindex").status_code == 401  # a form post without a login does nothing
+
+
+def test_wrong_token_shows_the_form_again_with_a_message(staff_app):
+    client = staff_app.test_client()
+    csrf = CSRF.search(client.get("/staff/login").text).group(1)
+    response = client.post("/staff/login", data={"csrf_token": csrf, "token": "guess"})
+    assert response.status_code == 401
+    assert "That token is not right." in response.text and 'type="password"' in response.text
+    assert "Traceback" not in response.text
+    assert client.get("/staff/").status_code == 302
+
+
+def test_right_token_logs_in_and_returns_to_the_page_asked_for(staff_app):
+    client = staff_app.test_client()
+    csrf = CSRF.search(client.get("/staff/login?next=/staff/log").text).group(1)
+    response = client.post("/staff/login", data={"csrf_token": csrf, "token": TOKEN, "next": "/staff/log"})
+    assert response.status_code == 303 and response.location == "/staff/log"
+    for path in PAGES:
+        with client.get(path) as response:
+            assert response.status_code == 200, path
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/staff", "/api/chat", "/\\evil.example"])
+def test_login_never_redirects_off_the_console(staff_app, target):
+    client = staff_app.test_client()
+    csrf = CSRF.search(client.get("/staff/login").text).group(1)
+    response = client.post("/staff/login", data={"csrf_token": csrf, "token": TOKEN, "next": target})
+    assert response.location == "/staff/"
+
+
+def test_forms_need_the_csrf_token(staff_app):
+    client = staff_app.test_client()
+    client.get("/staff/login")
+    assert client.post("/staff/login", data={"token": TOKEN}).status_code == 400
+    console = Console(client)
+    response = console.client.post("/staff/reindex", data={"csrf_token": "forged"})
+    assert response.status_code == 303 and response.location == "/staff/reindex"
+    assert console.post("/staff/reindex").status_code == 303  # with the token it runs
+
+
+def test_logout_ends_the_session(console):
+    assert console.post("/staff/logout").status_code == 303
+    assert console.get("/staff/").status_code == 302
+
+
+def test_a_login_expires_and_a_new_token_logs_everyone_out(tmp_path, monkeypatch):
+    app = make_app(tmp_path, STAFF_SESSION_HOURS=1)
+    console = Console(app.test_client())
+    assert console.get("/staff/").status_code == 200
+    later = time.time() + 3601
+    monkeypatch.setattr("faqbot.staff_auth.time.time", lambda: later)
+    assert console.get("/staff/").status_code == 302
+    monkeypatch.undo()
+    console = Console(app.test_client())
+    app.config["STAFF_TOKEN"] = "another-long-staff-token-value"
+    assert console.get("/staff/").status_code == 302
+
+
+def test_staff_responses_cannot_be_framed_or_cached(console, api):
+    for response in (console.get("/staff/"), console.get("/staff/login"), api("GET", "corpus")):
+        assert response.headers["X-Frame-Options"] == "DENY"
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["Cache-Control"] == "no-store"
+    page = console.get("/staff/?message=hello").text
+    assert "<script>" not in page and " style=" not in page and " on" + "click=" not in page
+
+
+def test_session_cookie_is_signed_scoped_and_http_only(staff_app):
+    client = staff_app.test_client()
+    response = client.get("/staff/login")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Path=/staff" in cookie and "SameSite=Lax" in cookie
+    assert staff_app.secret_key and staff_app.secret_key != TOKEN
+
+
+def test_secret_key_is_the_same_in_every_worker(tmp_path):
+    first, second = make_app(tmp_path / "a"), make_app(tmp_path / "b")
+    assert first.secret_key == second.secret_key
+    console = Console(first.test_client())
+    cookie = console.client.get_cookie("session", path="/staff")
+    other = second.test_client()
+    other.set_cookie("session", cookie.value, path="/staff")
+    assert other.get("/staff/").status_code == 200
+
+
+def test_secrets_from_the_environment_stay_text():
+    assert from_env({"FAQBOT_STAFF_TOKEN": "123456", "FAQBOT_SECRET_KEY": "true"}) == {
+        "STAFF_TOKEN": "123456", "SECRET_KEY": "true"}

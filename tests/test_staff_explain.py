@@ -1,0 +1,122 @@
+"""Try a question, see why: the trace staff get from the console, the API and the CLI."""
+import json
+import sqlite3
+
+import pytest
+from staff_fixtures import Console, api, console, staff_app  # noqa: F401
+
+from faqbot.cli import main
+
+
+def explain(api, message, **extra):
+    response = api("POST", "explain", json={"message": message, **extra})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_reply_is_exactly_what_the_widget_gets(api):
+    chat = api.client.post("/api/chat", json={"message": "Can remedial massage help with back pain?"}).get_json()
+    body = explain(api, "Can remedial massage help with back pain?")
+    reply = body["reply"]
+    assert reply["reply_id"] is None and reply["session_id"] is None
+    assert {k: v for k, v in reply.items() if k not in ("session_id", "reply_id")} == \
+        {k: v for k, v in chat.items() if k not in ("session_id", "reply_id")}
+
+
+def test_explaining_stores_nothing(api, staff_app):
+    explain(api, "What is remedial massage?")
+    db = sqlite3.connect(staff_app.config["DATABASE"])
+    assert db.execute("SELECT COUNT(*) FROM questions").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_trace_shows_analysed_terms_with_synonyms_stems_and_spelling(api):
+    trace = explain(api, "can remedial masage help my sore back, exactly?")["trace"]
+    rows = {row["surface"]: row for row in trace["terms"]}
+    assert rows["sore"]["term"] == "pain" and rows["sore"]["how"] == "synonym"
+    assert rows["remedial"]["term"] == "remedi" and rows["remedial"]["how"] == "stem"
+    assert rows["massage"]["corrected_from"] == "masage"
+    assert trace["corrections"] == {"masage": "massage"}
+    assert rows["exactly"]["status"].startswith("ignored") and "exactly" in trace["ignored"]
+    assert {"remedi", "massag", "pain", "back"} <= set(trace["own_terms"])
+
+
+def test_trace_shows_scores_contributions_confidence_and_decision(api):
+    trace = explain(api, "Can remedial massage help with back pain?")["trace"]
+    assert trace["decision"] == "answer" and trace["rule"] is None
+    assert trace["confidence"] >= trace["threshold"] == 0.42
+    top = trace["hits"][0]
+    assert top["score"] > 0 and {"id", "text", "source"} <= set(top)
+    assert set(top["contributions"]) <= set(trace["weights"]) and all(v > 0 for v in top["contributions"].values())
+
+
+@pytest.mark.parametrize("message, decision, rule", [
+    ("I have crushing chest pain and can't breathe", "urgent", "urgent: "),
+    ("thanks!", "smalltalk", "smalltalk: "),
+    ("How much does a session cost?", "fallback", "clinic topic: "),
+])
+def test_trace_names_the_rule_that_decided(api, message, decision, rule):
+    body = explain(api, message)
+    assert body["trace"]["decision"] == decision == body["reply"]["type"]
+    assert body["trace"]["rule"].startswith(rule)
+    if decision == "urgent":
+        assert body["trace"]["safety"] and body["trace"]["terms"] == []
+
+
+def test_low_confidence_fallback_still_shows_what_came_closest(api):
+    trace = explain(api, "can you recommend a good pizza place")["trace"]
+    assert trace["decision"] == "fallback" and trace["rule"] is None
+    assert trace["confidence"] < trace["threshold"]
+
+
+def test_context_from_a_live_session(api):
+    first = api.client.post("/api/chat", json={"message": "Does it help with posture?"}).get_json()
+    trace = explain(api, "how many sessions would that take?", session_id=first["session_id"])["trace"]
+    assert trace["follow_up"] is True
+    assert trace["context"] == [{"message": "Does it help with posture?", "type": "answer"}]
+    assert any(w < 1 for w in trace["weights"].values())  # the earlier turn's terms, down-weighted
+    alone = explain(api, "how many sessions would that take?")["trace"]
+    assert alone["follow_up"] is False and alone["context"] == []
+
+
+def test_context_from_earlier_messages(api):
+    body = explain(api, "how many sessions would that take?", previous=["Does it help with posture?"])
+    assert body["trace"]["follow_up"] and body["trace"]["context"][0]["message"] == "Does it help with posture?"
+    assert "number of sessions" in body["reply"]["passages"][0]["text"]
+
+
+@pytest.mark.parametrize("body, code", [
+    ({}, "missing_field"),
+    ({"message": ""}, "empty_field"),
+    ({"message": "x" * 1001}, "too_long"),
+    ({"message": "hi", "session_id": "bad id"}, "invalid_session_id"),
+    ({"message": "hi", "previous": "not a list"}, "invalid_field"),
+])
+def test_explain_validates_like_chat(api, body, code):
+    response = api("POST", "explain", json=body)
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == code
+
+
+def test_console_page_shows_reply_and_trace(console):
+    page = console.get("/staff/", query_string={"message": "can massage help my sore back"}).text
+    for text in ("What the visitor sees", "Why", "Analysed words", "synonym", "Top passages", "threshold 0.42", "contribution",
+                 "General information from our articles"):
+        assert text in page, text
+    assert "<meter" in page
+
+
+def test_console_page_escapes_what_it_echoes(console):
+    page = console.get("/staff/", query_string={"message": "<img src=x onerror=alert(1)>"}).text
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_console_page_reports_bad_input_without_a_traceback(console):
+    response = console.get("/staff/", query_string={"message": "hi", "session_id": "no!"})
+    assert response.status_code == 200 and "session_id" in response.text and "Traceback" not in response.text
+
+
+def test_cli_explain_prints_the_same_trace(runner):
+    result = runner.invoke(main, ["ask", "--json", "--explain", "can massage help my sore back"])
+    assert result.exit_code == 0, result.output
+    trace = json.loads(result.output)["trace"]
+    assert trace["decision"] == "answer" and "pain" in trace["own_terms"] and trace["hits"][0]["contributions"]

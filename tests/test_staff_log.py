@@ -1,0 +1,138 @@
+"""What visitors asked: the log, its retention, the grouped console view and the CSV export."""
+import csv
+import io
+import sqlite3
+import time
+
+from staff_fixtures import Console, api, console, make_app, staff_app  # noqa: F401
+
+from faqbot.analytics import safe_cell
+
+
+def ask(client, message, session_id=None):
+    body = {"message": message, **({"session_id": session_id} if session_id else {})}
+    response = client.post("/api/chat", json=body, headers={"User-Agent": "Secret/1.0", "X-Forwarded-For": "203.0.113.9"})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def vote(client, reply, vote, comment=None):
+    body = {"session_id": reply["session_id"], "reply_id": reply["reply_id"], "vote": vote}
+    if comment:
+        body["comment"] = comment
+    assert client.post("/api/feedback", json=body).status_code == 201
+
+
+def test_every_turn_is_logged_without_ip_or_user_agent(staff_app):
+    client = staff_app.test_client()
+    reply = ask(client, "What is remedial massage?")
+    vote(client, reply, "up")
+    db = sqlite3.connect(staff_app.config["DATABASE"])
+    row = db.execute("SELECT session_id, message, type, confidence, top_passage, created FROM questions").fetchone()
+    assert row[:3] == (reply["session_id"], "What is remedial massage?", "answer")
+    assert row[3] > 0.42 and row[4] and abs(row[5] - time.time()) < 60
+    dump = "\n".join(db.iterdump())
+    assert "203.0.113.9" not in dump and "Secret/1.0" not in dump
+    for table in ("questions", "feedback", "sessions"):
+        columns = {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
+        assert not columns & {"ip", "ip_address", "remote_addr", "user_agent", "agent"}
+
+
+def test_retention_deletes_old_turns_and_votes(tmp_path):
+    app = make_app(tmp_path, LOG_RETENTION_DAYS=30)
+    client = app.test_client()
+    old, new = ask(client, "What is remedial massage?"), ask(client, "Does it help with posture?")
+    vote(client, old, "down", "old")
+    db = sqlite3.connect(app.config["DATABASE"], isolation_level=None)
+    long_ago = time.time() - 31 * 86400
+    db.execute("UPDATE questions SET created = ? WHERE reply_id = ?", (long_ago, old["reply_id"]))
+    db.execute("UPDATE feedback SET created = ?", (long_ago,))
+    store = app.extensions["faqbot.store"]
+    store._last_purge = 0.0  # as if the last sweep was long ago: the next turn sweeps
+    ask(client, "thanks!")
+    assert [r[0] for r in db.execute("SELECT reply_id FROM questions")] != []
+    ids = {r[0] for r in db.execute("SELECT reply_id FROM questions")}
+    assert old["reply_id"] not in ids and new["reply_id"] in ids
+    assert db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 0
+
+
+def test_console_views_enforce_retention_too(tmp_path):
+    app = make_app(tmp_path, LOG_RETENTION_DAYS=7)
+    client = app.test_client()
+    ask(client, "how much does a massage cost")
+    db = sqlite3.connect(app.config["DATABASE"], isolation_level=None)
+    db.execute("UPDATE questions SET created = ?", (time.time() - 8 * 86400,))
+    body = client.get("/api/staff/log?days=365", headers={"Authorization": "Bearer staff-token-0123456789abcdef"})
+    assert body.get_json()["days"] == 7 and body.get_json()["total"] == 0
+    assert db.execute("SELECT COUNT(*) FROM questions").fetchone()[0] == 0
+
+
+def test_unanswered_questions_are_grouped_by_wording_with_the_closest_passage(api):
+    client = api.client
+    for message in ("How much does a massage cost?", "how much does a massage cost", "what does it cost?",
+                    "Do you treat fibromyalgia flare ups?", "fibromyalgia flare ups treatment?",
+                    "What is remedial massage?"):
+        ask(client, message)
+    body = api("GET", "log").get_json()
+    groups = {g["message"]: g for g in body["unanswered"]}
+    cost = next(g for m, g in groups.items() if "cost" in m)
+    assert cost["count"] == 3 and len(cost["wordings"]) == 2
+    assert cost["why"].startswith("clinic topic")
+    fibro = next(g for m, g in groups.items() if "fibromyalgia" in m)
+    assert fibro["count"] == 2 and fibro["closest"]["id"] and fibro["closest"]["source"]["title"]
+    assert "confidence" in fibro["why"]
+    assert body["by_type"]["answer"] == 1 and body["total"] == 6
+
+
+def test_low_confidence_thumbs_down_and_topics(tmp_path):
+    app = make_app(tmp_path, STAFF_LOW_CONFIDENCE=1.01)  # every answer counts as low-confidence
+    client = app.test_client()
+    first = ask(client, "What is remedial massage?")
+    ask(client, "Tell me what remedial massage is")
+    bad = ask(client, "Can remedial massage help with back pain?")
+    vote(client, bad, "down", "=HYPERLINK(\"http://evil.example\")")
+    vote(client, first, "up")
+    body = app.test_client().get("/api/staff/log", headers={"Authorization": "Bearer staff-token-0123456789abcdef"}).get_json()
+    assert sum(g["count"] for g in body["low_confidence"]) == 3
+    [down] = body["downvotes"]
+    assert down["message"] == "Can remedial massage help with back pain?" and down["type"] == "answer"
+    assert down["comment"].startswith("=HYPERLINK")
+    assert body["votes"] == {"up": 1, "down": 1}
+    assert sum(t["count"] for t in body["topics"]) == 3 and body["topics"][0]["title"]
+
+
+def test_csv_export_is_complete_and_spreadsheet_safe(api):
+    client = api.client
+    reply = ask(client, "=1+2 what is remedial massage?")
+    vote(client, reply, "down", "@SUM(A1) wrong")
+    ask(client, "+61 400 000 000 how much does it cost?")
+    response = api("GET", "export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [r["message"] for r in rows] == ["'=1+2 what is remedial massage?", "'+61 400 000 000 how much does it cost?"]
+    assert rows[0]["votes_down"] == "1" and rows[0]["comments"] == "'@SUM(A1) wrong"
+    assert rows[0]["type"] == "answer" and rows[0]["topic"] and rows[0]["time_utc"].endswith("Z")
+    assert rows[1]["type"] == "fallback" and rows[1]["top_passage"] == ""
+
+
+def test_safe_cell_neutralises_every_formula_start():
+    for start in "=+-@\t\r":
+        assert safe_cell(start + "x") == "'" + start + "x"
+    assert safe_cell("plain") == "plain" and safe_cell(None) == "" and safe_cell(0.5) == "0.5"
+
+
+def test_console_log_page(console):
+    client = console.client
+    ask(client, "<b>how much</b> does it cost?")
+    reply = ask(client, "What is remedial massage?")
+    vote(client, reply, "down", "too vague")
+    page = console.get("/staff/log?days=7").text
+    for text in ("Unanswered questions", "Low-confidence answers", "Thumbs-down answers", "Most asked topics",
+                 "too vague", "Download CSV", "&lt;b&gt;how much&lt;/b&gt;", "Explain"):
+        assert text in page, text
+    assert "<b>how much</b>" not in page
+    with console.get("/staff/export.csv") as response:
+        assert response.status_code == 200 and "too vague" in response.get_data(as_text=True)

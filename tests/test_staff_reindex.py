@@ -1,0 +1,169 @@
+"""Change the corpus without downtime: validate, swap atomically, reach every worker, refuse a broken corpus."""
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+from staff_fixtures import BEARER, Console, corpus_dir, make_app  # noqa: F401
+from werkzeug.serving import make_server
+
+from faqbot.cli import main
+
+NEW_DOC = """---
+id: cupping
+title: Cupping Therapy
+---
+
+# What is cupping?
+
+Q: What is cupping?
+Cupping is a therapy in which a therapist places special cups on the skin to create suction. Many
+remedial therapists combine cupping with massage to loosen tight fascia and to draw blood flow to
+sore areas. The marks it leaves usually fade within a few days.
+"""
+CUPPING = "What is cupping therapy?"
+
+
+def chat_type(client, message=CUPPING) -> str:
+    return client.post("/api/chat", json={"message": message}).get_json()["type"]
+
+
+@pytest.fixture
+def app(tmp_path, corpus_dir):
+    """An app on an editable copy of the corpus that looks for new versions on every request."""
+    return make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+
+
+def test_reindex_swaps_in_a_new_document(app, corpus_dir):
+    client = app.test_client()
+    assert chat_type(client) == "fallback"
+    before = client.get("/api/staff/corpus", headers=BEARER).get_json()["corpus"]
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
+    assert chat_type(client) == "fallback"  # edits alone change nothing until a reindex
+    response = client.post("/api/staff/reindex", headers=BEARER)
+    assert response.status_code == 200
+    after = response.get_json()["corpus"]
+    assert after["hash"] != before["hash"] and after["passages"] > before["passages"]
+    assert "cupping" in [d["id"] for d in after["documents"]]
+    assert chat_type(client) == "answer"
+
+
+def test_a_broken_corpus_is_refused_and_the_old_index_keeps_serving(app, corpus_dir):
+    client = app.test_client()
+    before = client.get("/api/staff/corpus", headers=BEARER).get_json()["corpus"]
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
+    (corpus_dir / "901-empty.md").write_text("---\ntitle: Nothing here\n---\n")
+    (corpus_dir / "902-bad.txt").write_bytes(b"\xff\xfe bad bytes")
+    response = client.post("/api/staff/reindex", headers=BEARER)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "corpus_invalid"
+    assert "901-empty.md: empty" in error["message"] and "902-bad.txt: not UTF-8" in error["message"]
+    assert client.get("/api/staff/corpus", headers=BEARER).get_json()["corpus"] == before
+    assert chat_type(client) == "fallback" and chat_type(client, "What is remedial massage?") == "answer"
+
+
+def test_console_button_reindexes_and_lists_problems(app, corpus_dir):
+    console = Console(app.test_client())
+    (corpus_dir / "901-empty.md").write_text("---\ntitle: Nothing here\n---\n")
+    page = console.client.get(console.post("/staff/reindex").location).text
+    assert "the old index keeps serving" in page and "901-empty.md: empty" in page
+    (corpus_dir / "901-empty.md").write_text(NEW_DOC)
+    page = console.client.get(console.post("/staff/reindex").location).text
+    assert "Reindexed: version" in page and "Cupping Therapy" in page
+
+
+def test_every_worker_follows_a_reindex(tmp_path, corpus_dir):
+    # Two apps on one database and corpus stand in for two gunicorn workers.
+    one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
+    two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
+    assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
+    assert chat_type(two) == "answer"  # picked up on its next request
+
+
+def test_cli_reindex_publishes_to_running_workers(tmp_path, corpus_dir, monkeypatch, runner):
+    app = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+    client = app.test_client()
+    monkeypatch.setenv("FAQBOT_DATABASE", app.config["DATABASE"])
+    monkeypatch.setenv("FAQBOT_CORPUS_DIR", str(corpus_dir))
+    (corpus_dir / "901-empty.md").write_text("# Only a title\n")
+    refused = runner.invoke(main, ["reindex"])
+    assert refused.exit_code == 3 and "901-empty.md: empty" in refused.output
+    assert chat_type(client) == "fallback"
+    (corpus_dir / "901-empty.md").unlink()
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
+    result = runner.invoke(main, ["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "6 documents" in result.output and "version" in result.output
+    assert chat_type(client) == "answer"
+
+
+def test_a_worker_does_not_retry_a_broken_version_on_every_request(tmp_path, corpus_dir, caplog):
+    one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+    two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+    assert one.test_client().post("/api/staff/reindex", headers=BEARER).status_code == 200
+    (corpus_dir / "901-empty.md").write_text("# Only a title\n")  # broken before worker two rebuilt
+    client = two.test_client()
+    for _ in range(3):
+        assert chat_type(client, "What is remedial massage?") == "answer"
+    assert sum("refused" in r.message for r in caplog.records) == 1
+
+
+def test_reindex_under_concurrent_requests_drops_nothing(tmp_path, corpus_dir):
+    app = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    stop, errors, answered = threading.Event(), [], []
+
+    def post(path, body=None, headers=None):
+        request = urllib.request.Request(base + path, data=json.dumps(body or {}).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+
+    def hammer():
+        questions = ["What is remedial massage?", CUPPING, "Does it help with posture?", "thanks!"]
+        i = 0
+        while not stop.is_set():
+            try:
+                status, body = post("/api/chat", {"message": questions[i % len(questions)]})
+                assert status == 200 and body["type"] in ("answer", "fallback", "smalltalk"), body
+                answered.append((questions[i % len(questions)], body["type"]))
+            except Exception as exc:  # any failure at all is what this test is about
+                errors.append(repr(exc))
+            i += 1
+
+    def traffic(more: int) -> None:
+        """Wait until `more` further chats have been answered, so each swap lands mid-traffic."""
+        goal, deadline = len(answered) + more, time.monotonic() + 10
+        while len(answered) < goal and time.monotonic() < deadline and not errors:
+            time.sleep(0.005)
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    try:
+        for w in workers:
+            w.start()
+        for round_ in range(4):
+            traffic(20)
+            target = corpus_dir / "900-cupping.md"
+            if round_ % 2 == 0:
+                target.write_text(NEW_DOC)
+            else:
+                target.unlink()
+            status, body = post("/api/staff/reindex", headers=BEARER)
+            assert status == 200 and body["ok"]
+        traffic(20)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+        server.shutdown()
+        server.server_close()
+        serving.join()
+    assert errors == []
+    assert len(answered) >= 100
+    assert {t for q, t in answered if q == CUPPING} == {"answer", "fallback"}  # the swaps took effect live
