@@ -17,6 +17,7 @@ CSRF_FIELD = "csrf_token"
 # Strict by design: the console runs no inline script or style and is never framed.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+API_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON and CSV load nothing
 
 
 def configured_token() -> str:
@@ -97,7 +98,7 @@ def csrf_ok() -> bool:
 def protect(response: Response) -> Response:
     """Add the headers every staff response needs: no framing, strict CSP, no caching."""
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP
+    headers["Content-Security-Policy"] = CSP if request.blueprint == "staff" else API_CSP
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
