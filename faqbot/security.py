@@ -56,6 +56,11 @@ def init_limiter(app: Flask) -> Limiter | None:
         return None
     # Headers on: flask-limiter's after_request hook is what sets Retry-After on the 429.
     limiter = Limiter(client_key, app=app, headers_enabled=True)
+    # Its before_request hook serves only default and app-wide limits, which aren't used here: the
+    # routes' own wrappers do the checking, and every other request (widget.js, /api/info) skips the cost.
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
     for endpoint, key in LIMITED:
         view = app.view_functions.get(endpoint)
         if view is not None and app.config[key]:
