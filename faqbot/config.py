@@ -54,6 +54,7 @@ DEFAULTS: dict = {
     "RATELIMIT_ENABLED": None,  # None: on, except in TESTING apps (the suite posts hundreds of chats)
     "RATELIMIT_CHAT": "30/minute;300/hour",
     "RATELIMIT_FEEDBACK": "20/minute;200/hour",
+    "RATELIMIT_STAFF_AUTH": "10/minute;100/day",  # wrong staff tokens per address before a lockout
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_STRATEGY": "sliding-window-counter",  # no double burst at a window's edge
     "TRUSTED_PROXIES": 0,  # proxies in front whose X-Forwarded-For/-Proto to believe; 0 trusts none

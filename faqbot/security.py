@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_limiter import Limiter
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs, openapi
@@ -18,6 +20,7 @@ from .errors import ApiError
 # A caller's id is echoed and logged, so only a short, plain token is trusted; anything else is replaced.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 LIMITED = (("api.chat", "RATELIMIT_CHAT"), ("api.feedback", "RATELIMIT_FEEDBACK"))
+STAFF = ("staff.", "staff_api.")  # the console's and its API's endpoints
 # Inline styles are allowed because the demo page (standing in for a clinic's site) has them;
 # inline scripts are not: the demo's buttons open the widget through data-faqbot-open instead.
 DEFAULT_CSP = (
@@ -66,7 +69,35 @@ def init_limiter(app: Flask) -> Limiter | None:
         if view is not None and app.config[key]:
             app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(view)
     app.extensions["faqbot.limiter"] = limiter
+    init_staff_lockout(app, limiter)
     return limiter
+
+
+def init_staff_lockout(app: Flask, limiter: Limiter) -> None:
+    """Lock an address out of the staff console and API after repeated wrong tokens (401s).
+
+    Only failures count, so staff at work are never limited; a guesser is, even if the token is weak.
+    """
+    items = parse_many(app.config["RATELIMIT_STAFF_AUTH"]) if app.config["RATELIMIT_STAFF_AUTH"] else []
+    if not items:
+        return
+
+    def locked_out() -> None:
+        if not (request.endpoint or "").startswith(STAFF):
+            return
+        for item in items:
+            if not limiter.limiter.test(item, "staff-auth", client_key()):
+                reset = limiter.limiter.get_window_stats(item, "staff-auth", client_key()).reset_time
+                raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))
+
+    def count_failure(response):
+        if response.status_code == 401 and (request.endpoint or "").startswith(STAFF):
+            for item in items:
+                limiter.limiter.hit(item, "staff-auth", client_key())
+        return response
+
+    app.before_request(locked_out)
+    app.after_request(count_failure)
 
 
 def client_key() -> str:

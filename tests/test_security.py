@@ -272,3 +272,23 @@ def test_readyz_reports_index_and_database(app, client):
 def test_readyz_fails_without_an_index(app, client):
     app.extensions["faqbot"] = SimpleNamespace(index=[])
     assert client.get("/readyz").status_code == 503
+
+
+# --- staff console: wrong tokens lock an address out -------------------------------------------
+
+def test_wrong_staff_tokens_lock_the_address_out(tmp_path):
+    app = make_app(tmp_path, STAFF_TOKEN="right-token-0123456789", RATELIMIT_ENABLED=True,
+                   RATELIMIT_STAFF_AUTH="3/minute")
+    staff = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("staff_api.")
+             and "GET" in rule.methods and "<" not in rule.rule]
+    if not staff:
+        pytest.skip("no staff API in this tree")
+    client = app.test_client()
+    wrong, right = {"Authorization": "Bearer guess"}, {"Authorization": "Bearer right-token-0123456789"}
+    assert client.get(staff[0], headers=right).status_code == 200  # successes never count
+    assert [client.get(staff[0], headers=wrong).status_code for _ in range(3)] == [401, 401, 401]
+    locked = client.get(staff[0], headers=right)
+    assert_error_shape(locked, 429, "rate_limited")
+    assert int(locked.headers["Retry-After"]) > 0
+    assert client.get(staff[0], headers=right, environ_base={"REMOTE_ADDR": "192.0.2.8"}).status_code == 200
+    assert chat(client).status_code == 200  # visitors' chat from that address is not locked out
