@@ -6,7 +6,7 @@ import importlib.util
 import logging
 import time
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 
 from . import config as config_module
 from .config import Settings
@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.get("/healthz")
     def healthz():
         """Report that the service can answer."""
-        return jsonify({"status": "ok", "passages": len(bot.index)})
+        # The current bot, not the one built here: a reindex swaps it.
+        return jsonify({"status": "ok", "passages": len(current_app.extensions["faqbot"].index)})
 
     return app
