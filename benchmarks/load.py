@@ -71,6 +71,12 @@ def load(url: str, connections: int, seconds: float) -> dict:
             "max_ms": max(ms, default=0), "errors": errors, "failed": sum(errors.values()), "tool": "python"}
 
 
+def run(server: Server, connections: int, seconds: float) -> dict:
+    """Load one server; with wrk, bench_http's measure adds worker CPU per request and the CPU other jobs
+    took, which tell a slow server from a busy machine."""
+    return measure(server, connections, seconds) if shutil.which("wrk") else load(server.target, connections, seconds)
+
+
 def compare(servers: dict, conns: list[int], seconds: float, warmup: float) -> list[dict]:
     """Measure both apps at each connection count, alternating which goes first."""
     rows = []
@@ -78,10 +84,11 @@ def compare(servers: dict, conns: list[int], seconds: float, warmup: float) -> l
         row = {"connections": c}
         for name in (["const", "chat"] if i % 2 == 0 else ["chat", "const"]):
             load(servers[name].target, c, warmup)
-            # With wrk, bench_http's measure adds worker CPU per request: steadier than req/s on a busy machine.
-            row[name] = measure(servers[name], c, seconds) if shutil.which("wrk") else load(servers[name].target, c, seconds)
+            row[name] = run(servers[name], c, seconds)
             log(f"{name:5} c={c:<3} {row[name]['rps']:8.1f} req/s p50 {row[name]['p50_ms']:.2f} ms "
-                f"p99 {row[name]['p99_ms']:.2f} ms failed {row[name]['failed']}")
+                f"p99 {row[name]['p99_ms']:.2f} ms failed {row[name]['failed']} "
+                f"worker CPU {row[name].get('worker_cpu_ms_per_request', 0):.3f} ms/req "
+                f"other jobs {row[name].get('other_cores', 0):.2f} cores")
         row["ratio"] = row["chat"]["rps"] / row["const"]["rps"]
         rows.append(row)
     return rows
@@ -91,7 +98,7 @@ def soak(server: Server, seconds: float, connections: int = 32) -> dict:
     """Hold 32 connections for a while, sampling the workers' memory; memory must stay flat."""
     samples: list[tuple[float, float]] = []
     result: dict = {}
-    runner = threading.Thread(target=lambda: result.update(load(server.target, connections, seconds)))
+    runner = threading.Thread(target=lambda: result.update(run(server, connections, seconds)))
     started = time.monotonic()
     runner.start()
     while runner.is_alive():
@@ -106,7 +113,7 @@ def soak(server: Server, seconds: float, connections: int = 32) -> dict:
 def kill_worker(server: Server, workers: int, seconds: float, connections: int = 8) -> dict:
     """SIGKILL one worker a third of the way into a run; only its in-flight request may fail."""
     result: dict = {}
-    runner = threading.Thread(target=lambda: result.update(load(server.target, connections, seconds)))
+    runner = threading.Thread(target=lambda: result.update(run(server, connections, seconds)))
     runner.start()
     time.sleep(seconds / 3)
     victim = children(server.proc.pid)[0]
@@ -157,9 +164,10 @@ def report(results: dict) -> None:
     rows = [[r["connections"], f"{r['const']['rps']:.0f}", f"{r['chat']['rps']:.0f}", f"{r['ratio']:.2f}x",
              f"{r['const']['p50_ms']:.2f} / {r['const']['p99_ms']:.2f}",
              f"{r['chat']['p50_ms']:.2f} / {r['chat']['p99_ms']:.2f}",
+             f"{r['const'].get('worker_cpu_ms_per_request', 0):.2f} / {r['chat'].get('worker_cpu_ms_per_request', 0):.2f}",
              f"{r['const']['failed']} / {r['chat']['failed']}"] for r in results["compare"]]
     print(table(["connections", "const req/s", "chat req/s", "chat/const", "const p50/p99 ms", "chat p50/p99 ms",
-                 "errors const/chat"], rows))
+                 "worker CPU ms/req const/chat", "errors const/chat"], rows))
     t, m, s, k, g = (results[key] for key in ("targets", "memory", "soak", "kill", "sigterm"))
     print(f"\ntargets at 8 connections: ratio {t['ratio_at_8']:.2f}x (>= 0.85: {t['ratio_met']}), "
           f"chat p99 {t['p99_at_8_ms']:.2f} ms (<= 10: {t['p99_met']})")
@@ -167,7 +175,7 @@ def report(results: dict) -> None:
           f"const {m['before']['const']:.1f} -> {m['after']['const']:.1f}")
     print(f"soak {s['seconds']:g} s at 32 connections: {s['requests']} requests, {s['rps']:.0f} req/s, "
           f"p99 {s['p99_ms']:.2f} ms, {s['failed']} failed, memory growth {s['memory_growth_mib']:+.1f} MiB "
-          f"(flat: {s['memory_flat']})")
+          f"(flat: {s['memory_flat']}); other jobs took {s.get('other_cores', 0):.2f} cores")
     print(f"worker killed mid-load: {k['requests']} requests, {k['failed']} failed, replaced after "
           f"{k['replaced_after_s'] if k['replaced_after_s'] is None else round(k['replaced_after_s'], 2)} s")
     print(f"SIGTERM: in-flight request answered {g['in_flight_answered']} (HTTP {g['in_flight_status']}), "
