@@ -197,6 +197,12 @@ def test_hsts_only_over_https(client):
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
     secure = client.get("/healthz", base_url="https://localhost")
     assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/healthz", headers={"X-Forwarded-Proto": "https"}).headers
+
+
+def test_a_trusted_proxy_tells_https(tmp_path):
+    client = make_app(tmp_path, TRUSTED_PROXIES=1).test_client()
+    assert "Strict-Transport-Security" in client.get("/healthz", headers={"X-Forwarded-Proto": "https"}).headers
 
 
 def test_replies_are_not_cached_and_cors_exposes_retry_after(tmp_path):
