@@ -44,14 +44,29 @@ class Store:
     def connect(self) -> sqlite3.Connection:
         """Return this thread's connection (a new one after a fork: sqlite handles don't survive it)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
+        if conn is not None and (self._local.pid != os.getpid() or self._replaced()):
+            self.close()
+            conn = None
+        if conn is None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
             self._local.conn, self._local.pid = conn, os.getpid()
+            self._local.inode = os.stat(self.path).st_ino
         return conn
+
+    def _replaced(self) -> bool:
+        """Tell whether the database file was deleted or swapped since we opened it.
+
+        An open handle keeps writing into a deleted file, where every new row would be lost;
+        one stat per call is cheap insurance.
+        """
+        try:
+            return os.stat(self.path).st_ino != self._local.inode
+        except OSError:
+            return True
 
     def close(self) -> None:
         """Close this thread's connection (before a fork, or at shutdown)."""
@@ -109,6 +124,8 @@ class Store:
                 ).fetchone()
                 if not known:
                     return False
+                # One vote per reply: a visitor who changes their mind replaces their vote.
+                conn.execute("DELETE FROM feedback WHERE reply_id = ?", (reply_id,))
                 conn.execute(
                     "INSERT INTO feedback (reply_id, session_id, vote, comment, created) VALUES (?, ?, ?, ?, ?)",
                     (reply_id, session_id, vote, comment, time.time()),

@@ -74,6 +74,15 @@ def test_feedback_is_stored(client, app):
     assert rows == [("down", "too long")]
 
 
+def test_changing_a_vote_replaces_it(client, app):
+    reply = client.post("/api/chat", json={"message": "what is petrissage?"}).get_json()
+    for vote in ("up", "down"):
+        body = {"session_id": reply["session_id"], "reply_id": reply["reply_id"], "vote": vote}
+        assert client.post("/api/feedback", json=body).status_code == 201
+    rows = app.extensions["faqbot.store"].connect().execute("SELECT vote FROM feedback").fetchall()
+    assert rows == [("down",)]
+
+
 def test_feedback_on_unknown_reply_is_404(client):
     response = client.post("/api/feedback", json={"session_id": "abcdefgh", "reply_id": "ijklmnop", "vote": "up"})
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "unknown_reply"
