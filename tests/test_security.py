@@ -1,14 +1,11 @@
-"""Production hardening: rate limits, proxies, hostile input, security headers, request ids, access logs, /readyz."""
+"""Production hardening: rate limits, proxies, hostile input, security headers, the staff lockout."""
 import json
-import logging
-import os
 import re
-from types import SimpleNamespace
 
 import pytest
 from test_error_shape import assert_error_shape
 
-from faqbot import create_app, logs, security
+from faqbot import create_app, security
 from faqbot.widget import web_dir
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -16,18 +13,6 @@ HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def make_app(tmp_path, **config):
     return create_app({"TESTING": True, "DATABASE": str(tmp_path / "faqbot.sqlite3"), **config})
-
-
-@pytest.fixture
-def access_log():
-    """Collect the access log's records (the logger doesn't propagate to pytest's handler)."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = logging.getLogger(logs.ACCESS)
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def chat(client, message="What is remedial massage?", **kwargs):
@@ -211,73 +196,6 @@ def test_replies_are_not_cached_and_cors_exposes_retry_after(tmp_path):
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Access-Control-Allow-Origin"] == "https://clinic.example"
     assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
-
-
-# --- request ids and access logs ---------------------------------------------------------------
-
-def test_request_id_is_echoed_when_plain_and_replaced_when_not(client):
-    assert client.get("/healthz", headers={"X-Request-ID": "lb-7f3a:92"}).headers["X-Request-ID"] == "lb-7f3a:92"
-    for hostile in ("a b", "x" * 129, 'id" {"status":200}', "caf\u00e9", ""):
-        assert HEX_ID.match(client.get("/healthz", headers={"X-Request-ID": hostile}).headers["X-Request-ID"])
-    assert client.get("/healthz").headers["X-Request-ID"] != client.get("/healthz").headers["X-Request-ID"]
-
-
-def test_one_json_access_line_per_request_without_message_text(client, access_log):
-    response = chat(client, "Can massage help my lower back pain?", headers={"X-Request-ID": "req-1"})
-    chat(client, "I have crushing chest pain")
-    client.get("/nowhere?token=s3cret")
-    assert [r.fields["status"] for r in access_log] == [200, 200, 404]
-    first = json.loads(logs.JsonFormatter().format(access_log[0]))
-    assert first["request_id"] == "req-1" == response.headers["X-Request-ID"]
-    assert first["route"] == "/api/chat" and first["method"] == "POST" and first["answer_type"] == "answer"
-    assert isinstance(first["duration_ms"], float) and first["ts"].endswith("Z")
-    assert access_log[1].fields["answer_type"] == "urgent"
-    assert access_log[2].fields["route"] is None and access_log[2].fields["path"] == "/nowhere"
-    lines = [logs.JsonFormatter().format(r) for r in access_log]
-    assert all("\n" not in line for line in lines)
-    assert not any(word in "".join(lines) for word in ("lower back", "chest", "s3cret"))
-
-
-def test_messages_are_logged_only_when_configured(tmp_path, access_log):
-    chat(make_app(tmp_path, LOG_MESSAGES=True).test_client(), "Can massage help my lower back pain?")
-    assert access_log[-1].fields["message"] == "Can massage help my lower back pain?"
-
-
-def test_secrets_never_reach_the_access_log(tmp_path, access_log):
-    client = make_app(tmp_path, STAFF_TOKEN="tok-very-secret-123").test_client()
-    client.set_cookie("session", "cookie-secret-456")
-    client.get("/api/info?key=query-secret-789", headers={"Authorization": "Bearer header-secret-000"})
-    client.post("/api/chat", json={"message": "hi", "password": "body-secret-111"})
-    text = "".join(logs.JsonFormatter().format(r) for r in access_log)
-    assert not re.search(r"secret", text), text
-
-
-def test_access_log_can_be_turned_off(tmp_path, access_log):
-    chat(make_app(tmp_path, ACCESS_LOG=False).test_client())
-    assert access_log == []
-
-
-def test_access_log_writes_to_the_current_stderr(capsys):
-    logger = logs.access_logger()
-    logger.info("request", extra={"fields": {"status": 200}})
-    line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert json.loads(line)["status"] == 200
-
-
-# --- readiness ---------------------------------------------------------------------------------
-
-def test_readyz_reports_index_and_database(app, client):
-    assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"index": True, "database": True}}
-    os.remove(app.config["DATABASE"])
-    gone = client.get("/readyz")
-    assert gone.status_code == 503 and gone.get_json()["checks"] == {"index": True, "database": False}
-    assert client.get("/healthz").status_code == 200  # alive: it still answers visitors
-    assert chat(client).status_code == 200
-
-
-def test_readyz_fails_without_an_index(app, client):
-    app.extensions["faqbot"] = SimpleNamespace(index=[])
-    assert client.get("/readyz").status_code == 503
 
 
 # --- staff console: wrong tokens lock an address out -------------------------------------------
