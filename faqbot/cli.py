@@ -56,7 +56,7 @@ def serve(host: str, port: int, workers: int):
     class Server(BaseApplication):
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
-                               "accesslog": "-", "timeout": 30}.items():
+                               "timeout": 30}.items():
                 self.cfg.set(key, value)
 
         def load(self):

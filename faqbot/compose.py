@@ -10,7 +10,7 @@ SHORT_SENTENCE = 14  # words; a shorter best sentence gets its neighbour for con
 
 def best_sentences(hit: Hit, index: Index, analyzer: Analyzer, limit: int = 2) -> str:
     """Pick the one or two sentences of a passage that carry most of the query's weight."""
-    sents = sentences(hit.passage.text)
+    sents = list(hit.passage.sentences) or sentences(hit.passage.text)
     weights = {t: index.idf(t) * s for t, s in hit.contributions.items()}
 
     def score(s: str) -> float:

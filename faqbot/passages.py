@@ -23,6 +23,7 @@ class Passage:
     heading: str | None
     text: str
     questions: tuple[str, ...] = ()
+    sentences: tuple[str, ...] = ()  # split once at indexing, not on every reply
 
     @property
     def words(self) -> int:
@@ -62,28 +63,27 @@ def balanced_chunks(sents: list[str], max_words: int = MAX_WORDS) -> list[list[s
 
 def split_document(doc: Document) -> list[Passage]:
     """Turn one document into passages; headings go with the text under them."""
-    units: list[tuple[str | None, str, tuple[str, ...]]] = []  # (heading, text, questions)
+    units: list[tuple[str | None, list[str], tuple[str, ...]]] = []  # (heading, sentences, questions)
     heading: str | None = None
     for block in doc.blocks:
         if block.kind == "heading":
             heading = block.text
             continue
         for i, chunk in enumerate(balanced_chunks(sentences(block.text))):
-            units.append((heading, " ".join(chunk), block.questions if i == 0 else ()))
-    merged: list[tuple[str | None, str, tuple[str, ...]]] = []
+            units.append((heading, chunk, block.questions if i == 0 else ()))
+    merged: list[tuple[str | None, list[str], tuple[str, ...]]] = []
     for unit in units:
         if merged:
             prev = merged[-1]
+            sizes = [sum(len(s.split()) for s in u[1]) for u in (prev, unit)]
             same_section = prev[0] == unit[0]
-            short = min(len(prev[1].split()), len(unit[1].split())) < MIN_WORDS
-            fits = len(prev[1].split()) + len(unit[1].split()) <= MAX_WORDS
-            if same_section and short and fits:
-                merged[-1] = (prev[0], prev[1] + " " + unit[1], prev[2] + unit[2])
+            if same_section and min(sizes) < MIN_WORDS and sum(sizes) <= MAX_WORDS:
+                merged[-1] = (prev[0], prev[1] + unit[1], prev[2] + unit[2])
                 continue
         merged.append(unit)
     return [
-        Passage(f"{doc.id}#{n}", doc.id, doc.title, h, text, qs)
-        for n, (h, text, qs) in enumerate(merged, start=1)
+        Passage(f"{doc.id}#{n}", doc.id, doc.title, h, " ".join(sents), qs, tuple(sents))
+        for n, (h, sents, qs) in enumerate(merged, start=1)
     ]
 
 

@@ -49,7 +49,7 @@ class Store:
             conn = None
         if conn is None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=1, isolation_level=None)  # a locked database must not stall visitors
             conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
