@@ -66,9 +66,10 @@ def chat():
     data = json_object()
     limit = current_app.config["MAX_MESSAGE_LENGTH"]
     message = text_field(data, "message", limit)
-    session_id = session_field(data, required=False) or secrets.token_urlsafe(16)
+    given = session_field(data, required=False)
+    session_id = given or secrets.token_urlsafe(16)
     bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
-    reply = bot.reply(message, store.history(session_id))
+    reply = bot.reply(message, store.history(session_id) if given else [])  # a new session has no past
     g.answer_type = reply.type  # for the access log (faqbot/security.py)
     reply_id = secrets.token_urlsafe(9)
     store.record(session_id, Turn(reply_id, message, reply.type, reply.weights), reply.confidence, reply.top_passage)

@@ -162,7 +162,7 @@ class Index:
                 best = max(best, sum(self.idf(t) for t in query & terms) / union)
         return best
 
-    def search(self, weights: dict[str, float], k: int = 3, candidates: int = 50) -> list[Hit]:
+    def search(self, weights: dict[str, float], k: int = 3, candidates: int = 20) -> list[Hit]:
         """Return the k best passages for weighted terms, best first, with per-term scores.
 
         BM25 picks the candidates; a query that restates a passage's visitor question

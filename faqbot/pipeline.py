@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from . import compose
 from .analysis import Analyzer, default_analyzer, tokenize
@@ -192,7 +192,8 @@ class Bot:
 
 def reply_json(reply: Reply) -> dict:
     """Describe a reply for the API (the trace is served separately to staff)."""
-    data = asdict(reply)
-    for private in ("weights", "top_passage", "trace"):
-        data.pop(private)
-    return data
+    # Field by field: asdict() would deep-copy the trace only to throw it away.
+    return {
+        "type": reply.type, "answer": reply.answer, "passages": reply.passages, "disclaimer": reply.disclaimer,
+        "suggestions": reply.suggestions, "caution": reply.caution, "confidence": reply.confidence,
+    }

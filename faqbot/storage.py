@@ -28,6 +28,7 @@ CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 PURGE_EVERY = 60.0  # seconds between sweeps of expired sessions and old log rows
+STAT_EVERY = 0.5  # seconds between checks that the database file is still the one we opened
 
 
 class Store:
@@ -61,8 +62,12 @@ class Store:
         """Tell whether the database file was deleted or swapped since we opened it.
 
         An open handle keeps writing into a deleted file, where every new row would be lost;
-        one stat per call is cheap insurance.
+        a stat every STAT_EVERY seconds bounds that to a moment's rows.
         """
+        now = time.monotonic()
+        if now - getattr(self._local, "checked", 0.0) < STAT_EVERY:
+            return False
+        self._local.checked = now
         try:
             return os.stat(self.path).st_ino != self._local.inode
         except OSError:

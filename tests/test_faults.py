@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faqbot import create_app
+from faqbot import create_app, storage
 from faqbot.corpus import CorpusError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,7 +94,8 @@ def test_database_fault_keeps_answering_then_recovers_losing_nothing(app, client
     assert voted == {before["reply_id"]}
 
 
-def test_deleted_database_still_answers_and_is_recreated_for_new_rows(app, client):
+def test_deleted_database_still_answers_and_is_recreated_for_new_rows(app, client, monkeypatch):
+    monkeypatch.setattr(storage, "STAT_EVERY", 0.0)  # notice the deletion at once, not within 0.5 s
     ask(client)
     for path in Path(app.config["DATABASE"]).parent.glob("faqbot.sqlite3*"):
         path.unlink()
