@@ -83,22 +83,32 @@ class Index:
             terms = analyzer.analyze_tokens(words + asked * variant_boost)
             doc_len[j] = len(terms)
             flat.extend(terms)
+                pending.clear()
+            question_words.update(asked)
+            terms = analyzer.analyze_tokens(words + asked * variant_boost)
+            doc_len[j] = len(terms)
+            flat.extend(terms)
+        article_words.update(itertools.chain.from_iterable(pending))
         first: dict[str, int] = {}
         # setdefault through map() numbers each term by its first position without a Python
-        # frame per term; np.unique then makes the numbers dense.
+        # frame per term; a running count of first occurrences then makes the numbers dense
+        # (no sort: this is six million terms at 100,000 passages).
         positions = np.fromiter(map(first.setdefault, flat, itertools.count()), np.int64, count=len(flat))
-        starts, ids = np.unique(positions, return_inverse=True)
-        self.terms: dict[str, int] = {flat[int(i)]: k for k, i in enumerate(starts)}
-        del flat, positions, first
-        docs = np.repeat(np.arange(len(passages), dtype=np.int64), doc_len.astype(np.int64))
-        keys, tf = np.unique(docs * len(self.terms) + ids, return_counts=True)
-        rows_np, cols_np = keys % len(self.terms), keys // len(self.terms)
-        self.df = np.bincount(rows_np, minlength=len(self.terms)).astype(np.float64)
+        is_first = positions == np.arange(len(flat))
+        ids = (np.cumsum(is_first) - 1)[positions]
+        self.terms: dict[str, int] = {flat[int(i)]: k for k, i in enumerate(np.flatnonzero(is_first))}
+        del flat, positions, first, is_first
+        docs = np.repeat(np.arange(len(passages), dtype=np.int32), doc_len.astype(np.int64))
+        # scipy sums the duplicate (term, passage) pairs into term frequencies in C.
+        tf = csr_matrix((np.ones(len(ids), np.float64), (ids, docs)), shape=(len(self.terms), len(passages)))
+        tf.sum_duplicates()
+        rows_np = np.repeat(np.arange(len(self.terms)), np.diff(tf.indptr))
+        self.df = np.diff(tf.indptr).astype(np.float64)
         self.idf_values = kind.idf(self.df, len(passages), self.params)
         norm = scoring.length_norm(doc_len, self.params) if doc_len.any() else np.ones(len(passages))
-        weights = self.idf_values[rows_np] * kind.tf(tf.astype(np.float64), norm[cols_np], self.params)
-        self.matrix = csr_matrix((weights, (rows_np, cols_np)), shape=(len(self.terms), len(passages)))
-        self.matrix.sort_indices()
+        tf.data = self.idf_values[rows_np] * kind.tf(tf.data, norm[tf.indices], self.params)
+        self.matrix = tf  # now each stored value is that term's BM25 score in that passage
+        self.matrix.sort_indices()  # postings() binary-searches each row
         self.absent = self.idf_values * kind.absent(self.params)  # what rank-bm25 adds for a missing term
         self.max_idf = float(self.idf_values.max()) if len(self.idf_values) else 1.0
         # Surface words the speller may correct towards, with their frequencies.
