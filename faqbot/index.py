@@ -83,12 +83,6 @@ class Index:
             terms = analyzer.analyze_tokens(words + asked * variant_boost)
             doc_len[j] = len(terms)
             flat.extend(terms)
-                pending.clear()
-            question_words.update(asked)
-            terms = analyzer.analyze_tokens(words + asked * variant_boost)
-            doc_len[j] = len(terms)
-            flat.extend(terms)
-        article_words.update(itertools.chain.from_iterable(pending))
         first: dict[str, int] = {}
         # setdefault through map() numbers each term by its first position without a Python
         # frame per term; a running count of first occurrences then makes the numbers dense
