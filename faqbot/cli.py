@@ -51,8 +51,6 @@ def serve(host: str, port: int, workers: int):
     """Run the service under gunicorn, indexing once before the workers fork."""
     from gunicorn.app.base import BaseApplication
 
-    from .wsgi import build
-
     class Server(BaseApplication):
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
@@ -60,7 +58,9 @@ def serve(host: str, port: int, workers: int):
                 self.cfg.set(key, value)
 
         def load(self):
-            return build()
+            from . import wsgi  # builds the app once, on import
+
+            return wsgi.app
 
     click.echo(f"faqbot: serving on http://{host}:{port}/ (Ctrl+C to stop)")
     Server().run()

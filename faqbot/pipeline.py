@@ -181,7 +181,7 @@ class Bot:
                  weights: dict[str, float], trace: Trace) -> Reply:
         """Say plainly that the articles don't answer this, and point to the clinic."""
         s = self.settings
-        opening = f"Sorry, {why[0].lower() + why[1:]} here." if why else \
+        opening = f"Sorry, {why} here." if why else \
             "Sorry, I couldn't find an answer to that in our articles."
         text = self.fill(f"{opening} For that, {{contact}}.")
         if caution:

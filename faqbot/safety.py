@@ -12,12 +12,17 @@ from .analysis import normalise
 # Clauses end at punctuation and at words that start a new thought ("no chest pain, just
 # a stiff back"), so a negation only reaches the words of its own clause.
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\n]|\b(?:but|however|although|though|just|except|and now|yet)\b")
+# Apostrophes are dropped from messages and patterns alike, so "cant breathe" matches
+# "can't breathe" (visitors on phones skip them). "never" is not a negation here: "I've
+# never had chest pain this bad" is a red flag.
 NEGATION = re.compile(
-    r"\b(?:no|not|never|without|none|nor|denies|deny|free of|"
-    r"(?:do|does|did|have|has|had|is|am|are|was|were)(?:n't| not)(?: \w+)?)\b"
+    r"\b(?:no|not|without|none|nor|denies|deny|free of|"
+    r"(?:do|does|did|have|has|had|is|am|are|was|were)(?:nt| not)(?: \w+)?)\b"
 )
 # Phrases that look like negations but express doubt, not absence (NegEx "pseudo-negations").
-PSEUDO_NEGATION = re.compile(r"\b(?:not sure|not certain|no idea|not know|n't know|not only|no doubt|not stop|n't stop)\b")
+PSEUDO_NEGATION = re.compile(
+    r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no)\b"
+)
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
 
 
@@ -50,6 +55,11 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in CLAUSE_BREAK.split(text) if c and c.strip()]
 
 
+def plain(message: str) -> str:
+    """Case-fold and drop apostrophes, as the rules are written."""
+    return normalise(message).replace("'", "")
+
+
 def find(rule: Rule, parts: list[str]) -> tuple[str, str] | None:
     """Return (clause, matched text) of the rule's first affirmed match."""
     for clause in parts:
@@ -69,17 +79,16 @@ class SafetyGate:
 
     def check(self, message: str) -> SafetyResult:
         """Classify a message: the first urgent rule that fires, and every caution."""
-        text = normalise(message)
-        parts = clauses(text)
+        parts = clauses(plain(message))
         matched: list[str] = []
         urgent = None
-        demoted: list[Rule] = []
         for rule in self.urgent_rules:
             hit = find(rule, parts)
             if hit is None:
                 continue
-            if rule.unless is not None and rule.unless.search(text):
-                matched.append(f"{rule.name} (not acute: {rule.unless.search(text).group(0)!r})")
+            past = rule.unless.search(hit[0]) if rule.unless is not None else None
+            if past:  # in the matched clause only: "broke my ankle today, massage 2 weeks ago"
+                matched.append(f"{rule.name} (not acute: {past.group(0)!r})")
                 continue
             matched.append(f"{rule.name}: {hit[1]!r}")
             urgent = rule
@@ -90,7 +99,7 @@ class SafetyGate:
             if hit is not None:
                 matched.append(f"caution {rule.name}: {hit[1]!r}")
                 cautions.append(rule)
-        return SafetyResult(urgent, tuple(cautions + demoted), tuple(matched))
+        return SafetyResult(urgent, tuple(cautions), tuple(matched))
 
 
 def compile_rule(entry: dict, level: str) -> Rule:
@@ -98,11 +107,11 @@ def compile_rule(entry: dict, level: str) -> Rule:
     unless = entry.get("unless")
     return Rule(
         name=entry["name"],
-        patterns=tuple(re.compile(p) for p in entry["patterns"]),
+        patterns=tuple(re.compile(p.replace("'", "")) for p in entry["patterns"]),
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
-        unless=re.compile(unless) if unless else None,
+        unless=re.compile(unless.replace("'", "")) if unless else None,
     )
 
 

@@ -29,7 +29,9 @@ DEFAULT_CSP = (
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 BODY_METHODS = ("POST", "PUT", "PATCH")
-JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # whole strings, so brackets inside them don't count
+# Whole strings, so brackets inside them don't count. The closing quote is optional so an
+# unterminated string ends the scan instead of being re-scanned from every quote (quadratic).
+JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 

@@ -43,7 +43,10 @@ def store():
 
 def allow_upload() -> None:
     """Raise the body limit (the app's is sized for chat messages) for evaluation uploads, before it is read."""
-    if request.endpoint in UPLOADS:
+    # Only for staff who are in: a larger body is more work for anyone to send.
+    authorised = auth.configured_token() and (auth.logged_in() if request.endpoint == UPLOADS[0]
+                                              else auth.bearer_failure() is None)
+    if request.endpoint in UPLOADS and authorised:
         request.max_content_length = UPLOAD_LIMIT
         request.max_form_memory_size = UPLOAD_LIMIT
 

@@ -124,6 +124,7 @@ class Store:
         """Store a vote on a reply; False when that reply is unknown, None when the database is down."""
         def write(conn):
             with conn:
+                conn.execute("BEGIN IMMEDIATE")  # check, delete and insert as one: two workers may race
                 known = conn.execute(
                     "SELECT 1 FROM questions WHERE reply_id = ? AND session_id = ?", (reply_id, session_id)
                 ).fetchone()
