@@ -29,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     log.info("indexed %d passages in %.0f ms", len(bot.index), (time.perf_counter() - started) * 1000)
     store = Store(app.config["DATABASE"], settings.SESSION_TTL, settings.SESSION_TURNS,
                   app.config["LOG_RETENTION_DAYS"])
-    store.ping()  # create the database now so a bad path shows at start-up, then
+    store.ping()  # create the database now (a bad path logs a warning at start-up), then
     store.close()  # let each worker open its own connection after the fork
     app.extensions["faqbot"] = bot
     app.extensions["faqbot.store"] = store
