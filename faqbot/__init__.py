@@ -49,7 +49,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if origins:
         from flask_cors import CORS
 
-        CORS(app, resources={r"/api/*": {"origins": origins}}, supports_credentials=False,
+        # The public endpoints only: the staff API is never called from a clinic's website.
+        CORS(app, resources={r"/api/(chat|feedback|info|openapi\.json)": {"origins": origins}},
+             supports_credentials=False,
              max_age=600)
 
     @app.get("/healthz")

@@ -64,9 +64,8 @@ def clean_scraped(raw: str, title: str | None = None) -> CleanArticle:
             raise ValueError("no title line found; pass a title")
         title = kept.pop(0)
         # A page title stacked on the article's own heading: the one nearer the text wins.
-        while len(kept) > 1 and is_heading(kept[0], max_words=16) and not is_heading(kept[1]):
+        if len(kept) > 1 and is_heading(kept[0], max_words=16) and not is_heading(kept[1]):
             title = kept.pop(0)
-            break
     elif kept and kept[0] == title:
         kept.pop(0)
     out: list[str] = []

@@ -117,7 +117,10 @@ def evaluate_cmd(file: str | None, as_json: bool, verbose: bool):
     path = file or cfg["EVAL_FILE"]
     if not Path(path).is_file():
         raise click.UsageError(f"no evaluation file at {path}; pass FILE or set FAQBOT_EVAL_FILE")
-    report = evaluate(build_bot(s), path)
+    try:
+        report = evaluate(build_bot(s), path)
+    except (ValueError, KeyError, TypeError) as exc:  # bad JSON or a case missing its fields
+        raise click.UsageError(f"{path} is not a valid evaluation file: {exc!r}") from None
     misses = below_thresholds(report, cfg)
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "passed": not misses, "misses": misses}, indent=2))

@@ -69,8 +69,9 @@ DEFAULTS: dict = {
     "STAFF_LOW_CONFIDENCE": 0.6,  # answers below this confidence are listed for review
     "REINDEX_CHECK_SECONDS": 1.0,  # how often a worker looks for a newer corpus version
 }
-# Secrets stay text even when they look like JSON ("123456", "true").
-TEXT_KEYS = {"STAFF_TOKEN", "SECRET_KEY"}
+# Text settings stay text even when they look like JSON: a token "123456", a phone number
+# "1300123456", a clinic called "true".
+TEXT_KEYS = {key for key, value in DEFAULTS.items() if isinstance(value, str)}
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,12 @@ def from_env(environ=None, prefix: str = "FAQBOT_") -> dict:
                 out[key[len(prefix):]] = raw
                 continue
             try:
-                out[key[len(prefix):]] = json.loads(raw)
+                value = json.loads(raw)
             except ValueError:
-                out[key[len(prefix):]] = raw
+                value = raw
+            if isinstance(DEFAULTS.get(key[len(prefix):]), list) and not isinstance(value, list):
+                value = [value]  # FAQBOT_STARTERS="What is it?" means one starter, not its letters
+            out[key[len(prefix):]] = value
     return out
 
 

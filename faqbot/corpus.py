@@ -96,7 +96,7 @@ def read_document(path: Path) -> Document:
     except UnicodeDecodeError as exc:
         raise CorpusError([f"{name}: not UTF-8 (bad byte at offset {exc.start})"]) from None
     meta, body = parse_front_matter(normalise_text(text) + "\n")
-    markdown = path.suffix == ".md"
+    markdown = path.suffix.lower() == ".md"
     title = meta.get("title", "")
     lines = [ln.strip() for ln in body.strip().splitlines()]
     if not title and lines and (lines[0].startswith("# ") or (not markdown and is_heading(lines[0], 16))):
@@ -122,7 +122,11 @@ def load_corpus(directory: str | Path, strict: bool = True) -> tuple[list[Docume
     docs: list[Document] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
-    for path in sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file()):
+    try:
+        paths = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
+    except OSError as exc:
+        raise CorpusError([f"{root}: corpus directory unreadable ({exc.strerror or exc})"]) from None
+    for path in paths:
         try:
             doc = read_document(path)
         except CorpusError as exc:

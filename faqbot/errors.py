@@ -53,9 +53,9 @@ def register(app: Flask) -> None:
         response, status = error_response(exc.code or 500)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
-        for key in ("Retry-After",):
-            if exc.get_response().headers.get(key):
-                response.headers[key] = exc.get_response().headers[key]
+        retry_after = exc.get_response().headers.get("Retry-After")  # 429 and 503 carry one
+        if retry_after:
+            response.headers["Retry-After"] = retry_after
         return response, status
 
     @app.errorhandler(Exception)

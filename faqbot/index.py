@@ -28,11 +28,6 @@ class Hit:
     variant: float = 0.0  # how closely the query restates one of the passage's visitor questions
 
 
-def passage_text_for_index(p: Passage, variant_boost: int = 1) -> str:
-    """Gather what a passage is found by: title, heading, text and its visitor questions."""
-    return " ".join([p.doc_title, p.heading or "", p.text, *(list(p.questions) * variant_boost)])
-
-
 def keyness(vocabulary: Counter, analyzer: Analyzer) -> dict[str, float]:
     """Score each term by how much more often the corpus uses it than everyday English does.
 

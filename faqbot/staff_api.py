@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import sqlite3
 import time
 from pathlib import Path
@@ -82,6 +83,8 @@ def log_days() -> float:
     try:
         days = float(request.args.get("days", 30))
     except ValueError:
+        days = 30.0
+    if not math.isfinite(days):  # "nan" and "inf" parse as floats
         days = 30.0
     return min(max(days, 1.0), retention)
 

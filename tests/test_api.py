@@ -130,3 +130,12 @@ def test_cors_is_same_origin_by_default_and_configurable(tmp_path, client):
     assert "Access-Control-Allow-Credentials" not in response.headers
     denied = app.test_client().post("/api/chat", json={"message": "hi"}, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in denied.headers
+
+
+def test_text_settings_stay_text_and_list_settings_stay_lists(monkeypatch, tmp_path):
+    monkeypatch.setenv("FAQBOT_CLINIC_PHONE", "1300123456")
+    monkeypatch.setenv("FAQBOT_STARTERS", "What is remedial massage?")
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3")})
+    info = app.test_client().get("/api/info").get_json()
+    assert info["contact"]["phone"] == "1300123456"
+    assert info["starters"] == ["What is remedial massage?"]
