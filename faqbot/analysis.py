@@ -76,7 +76,7 @@ class Analyzer:
             base = token.split("'")[0]  # "i'm" and "don't" stop like "i" and "don"
             kept = token not in self.stopwords and base not in self.stopwords and not base.isdigit()
             info = (self.stem(token), kept)
-            if len(self._tokens) < 500_000:
+            if len(self._tokens) < 200_000:  # room for a large library; bounds what random visitor words can take
                 self._tokens[token] = info
         return info
 

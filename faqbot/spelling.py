@@ -67,7 +67,7 @@ class Speller:
         fixed = self._cache.get(word)
         if fixed is None:
             fixed = self._correct(word)
-            if len(self._cache) < 100_000:  # visitors repeat their typos; bound the memory
+            if len(self._cache) < 10_000:  # visitors repeat their typos; random words must not grow memory
                 self._cache[word] = fixed
         return fixed
 
