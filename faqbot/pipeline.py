@@ -11,7 +11,7 @@ from .conversation import Turn, is_follow_up, with_context
 from .corpus import load_corpus
 from .index import Hit, Index
 from .passages import Passage, split_corpus
-from .safety import SafetyGate, caution_text, default_gate
+from .safety import SafetyGate, SafetyResult, caution_text, default_gate, resolve
 from .smalltalk import SmallTalk, clinic_topic, default_smalltalk
 from .spelling import Speller, english_frequency
 
@@ -107,6 +107,11 @@ class Bot:
         s = self.settings
         trace = Trace(threshold=s.CONFIDENCE_THRESHOLD)
         safety = self.gate.check(message)
+        resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
+        if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
+            urgent = self.gate.check(resolved).urgent
+            if urgent:
+                safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"))
         trace.safety = list(safety.matched)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"

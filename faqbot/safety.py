@@ -55,6 +55,24 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in CLAUSE_BREAK.split(text) if c and c.strip()]
 
 
+# "it's hot and swollen" after "my calf hurts" is about the calf: a follow-up that starts with
+# a pronoun is also read with the last body part the visitor named in its place.
+BODY_PART = re.compile(
+    r"\b(calf|calves|leg|legs|arm|arms|chest|head|back|neck|knee|ankle|wrist|hip|foot|hand|face|"
+    r"shoulder|jaw|bladder|groin|cut|wound)\b"
+)
+PRONOUN = re.compile(r"^\s*(it is|its|it|this is|this|that is|that|the pain is|the pain)\b")
+
+
+def resolve(message: str, previous: str) -> str | None:
+    """Read a pronoun-led follow-up with the body part the previous message named."""
+    parts = BODY_PART.findall(plain(previous))
+    text = plain(message)
+    if not parts or not PRONOUN.search(text):
+        return None
+    return PRONOUN.sub(f"my {parts[-1]} is", text, count=1)
+
+
 def plain(message: str) -> str:
     """Case-fold and drop apostrophes, as the rules are written."""
     return normalise(message).replace("'", "")

@@ -102,3 +102,11 @@ def test_every_visitor_question_retrieves_its_own_passage(bot):
             if reply.type != "answer" or passage.id not in top3:
                 misses.append((question, reply.type, top3))
     assert len(misses) <= 3, misses
+
+
+def test_a_red_flag_told_over_two_turns_is_urgent(bot):
+    first = bot.reply("my calf hurts after a long flight")
+    history = [Turn("1", "my calf hurts after a long flight", first.type, first.weights)]
+    assert bot.reply("it's hot and swollen", history).type == "urgent"
+    back = [Turn("1", "my back is sore", "answer", {})]
+    assert bot.reply("it's been like that for weeks, will massage help?", back).type != "urgent"
