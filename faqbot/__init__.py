@@ -27,8 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     started = time.perf_counter()
     bot = Bot.from_settings(settings)
     log.info("indexed %d passages in %.0f ms", len(bot.index), (time.perf_counter() - started) * 1000)
-    store = Store(app.config["DATABASE"], settings.SESSION_TTL, settings.SESSION_TURNS,
-                  app.config["LOG_RETENTION_DAYS"])
+    store = Store.from_config(app.config)
     store.ping()  # create the database now (a bad path logs a warning at start-up), then
     store.close()  # let each worker open its own connection after the fork
     app.extensions["faqbot"] = bot

@@ -10,7 +10,6 @@ import click
 
 from . import config as config_module
 from .config import Settings
-from .conversation import Turn
 from .corpus import CorpusError, load_corpus, slug
 from .passages import split_corpus
 
@@ -92,10 +91,7 @@ def ask(question: tuple[str, ...], explain: bool, as_json: bool):
 
     _, s = settings()
     bot = build_bot(s)
-    history: list[Turn] = []
-    for i, message in enumerate(" ".join(question).split(" / ")):
-        reply = bot.reply(message, history)
-        history.append(Turn(str(i), message, reply.type, reply.weights))
+    reply, _ = bot.converse(" ".join(question).split(" / "))
     if as_json:
         data = reply_json(reply)
         if explain:
@@ -193,7 +189,7 @@ def reindex():
         _, info = build(s)
     except CorpusError as exc:
         fail_corpus(exc)
-    store = Store(cfg["DATABASE"], s.SESSION_TTL, s.SESSION_TURNS, cfg["LOG_RETENTION_DAYS"])
+    store = Store.from_config(cfg)
     if publish(store, info) is None:
         raise click.ClickException(f"the database at {cfg['DATABASE']} is not writable; nothing was published")
     click.echo(f"corpus OK: {len(info.documents)} documents, {info.passages} passages, version {info.hash}")

@@ -7,7 +7,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .conversation import Turn
 from .pipeline import Bot, Reply
 
 DOCTOR_WORDS = ("doctor", "gp", "midwife", "pharmacist", "surgeon", "oncologist", "care team")
@@ -83,11 +82,7 @@ def contains_any(text: str, phrases: list[str]) -> bool:
 
 def run_case(bot: Bot, case: dict) -> CaseResult:
     """Send a case's turns in one conversation and judge the last reply."""
-    history: list[Turn] = []
-    reply = None
-    for i, message in enumerate(case.get("turns") or [case["q"]]):
-        reply = bot.reply(message, history)
-        history.append(Turn(str(i), message, reply.type, reply.weights))
+    reply, _ = bot.converse(case.get("turns") or [case["q"]])
     kind = case["kind"]
     rank, why = None, ""
     if kind == "answer":

@@ -36,11 +36,7 @@ class Explanation:
 
 def replay(bot: Bot, messages: list[str], history: list[Turn] | None = None) -> list[Turn]:
     """Extend a conversation's history by answering earlier messages, as an evaluation does."""
-    history = list(history or [])
-    for i, message in enumerate(messages):
-        reply = bot.reply(message, history)
-        history.append(Turn(f"earlier-{i}", message, reply.type, reply.weights))
-    return history
+    return bot.converse(messages, history)[1]
 
 
 def analysed_terms(bot: Bot, message: str, reply: Reply) -> list[dict]:

@@ -153,6 +153,15 @@ class Bot:
             top_passage=top.passage.id, trace=trace,
         )
 
+    def converse(self, messages: list[str], history: list[Turn] | None = None) -> tuple[Reply, list[Turn]]:
+        """Answer messages in turn within one conversation; return the last reply and the turns."""
+        turns = list(history or [])
+        reply = None
+        for message in messages:
+            reply = self.reply(message, turns)
+            turns.append(Turn(f"turn-{len(turns)}", message, reply.type, reply.weights))
+        return reply, turns
+
     def query_terms(self, text: str, trace: Trace) -> list[str]:
         """Analyse a question, dropping everyday words the corpus has never seen.
 

@@ -10,6 +10,7 @@ import time
 from flask import Flask, Response, abort, current_app, request, session
 
 from .errors import error_response
+from .security import API_CSP  # JSON and CSV load nothing
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,6 @@ CSRF_FIELD = "csrf_token"
 # Strict by design: the console runs no inline script or style and is never framed.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-API_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON and CSV load nothing
 
 
 def configured_token() -> str:

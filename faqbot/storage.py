@@ -42,6 +42,11 @@ class Store:
         self._local = threading.local()
         self._last_purge = 0.0
 
+    @classmethod
+    def from_config(cls, config) -> "Store":
+        """Build the store from the app's configuration."""
+        return cls(config["DATABASE"], config["SESSION_TTL"], config["SESSION_TURNS"], config["LOG_RETENTION_DAYS"])
+
     def connect(self) -> sqlite3.Connection:
         """Return this thread's connection (a new one after a fork: sqlite handles don't survive it)."""
         conn = getattr(self._local, "conn", None)
