@@ -4,9 +4,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-import sqlite3
 import time
-from pathlib import Path
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_limiter import Limiter
@@ -214,22 +212,6 @@ def access_fields(response, request_id: str) -> dict:
 def readyz():
     """Report whether this worker can serve: index loaded and database reachable (503 when not)."""
     bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
-    checks = {"index": len(bot.index) > 0, "database": database_reachable(store.path)}
+    checks = {"index": len(bot.index) > 0, "database": store.reachable()}
     ready = all(checks.values())
     return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), 200 if ready else 503
-
-
-def database_reachable(path: str) -> bool:
-    """Open the database afresh (never creating it) and read its schema.
-
-    The store's own long-lived connection would still answer after the file was deleted.
-    """
-    try:
-        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=rw", uri=True, timeout=1)
-        try:
-            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
-    return True

@@ -172,6 +172,21 @@ class Store:
             return True
         return bool(self._safely("meta write", write, False))
 
+    def reachable(self) -> bool:
+        """Open the database afresh (never creating it) and read its schema.
+
+        The store's own long-lived connection would still answer after the file was deleted.
+        """
+        try:
+            conn = sqlite3.connect(Path(self.path).resolve().as_uri() + "?mode=rw", uri=True, timeout=1)
+            try:
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+        return True
+
     def ping(self) -> bool:
         """Tell whether the database answers."""
         return bool(self._safely("ping", lambda c: c.execute("SELECT 1").fetchone(), False))
