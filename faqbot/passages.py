@@ -5,9 +5,11 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
+from .analysis import import_nltk
 from .corpus import Document
+
+import_nltk()
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer  # noqa: E402
 
 MIN_WORDS, MAX_WORDS = 40, 120
 # Abbreviations a clinic's text uses; the untrained tokenizer only knows what we list

@@ -57,3 +57,13 @@ def test_speller_leaves_real_and_short_words_alone():
 def test_edit_distance_counts_transpositions_once():
     assert edit_distance("massgae", "massage", 2) == 1
     assert edit_distance("abc", "xyz", 1) == 2  # gave up above the limit
+
+
+def test_nltk_is_imported_without_scipy_stats():
+    import subprocess
+    import sys
+    code = ("import sys, faqbot.api; from faqbot.analysis import SnowballStemmer; "
+            "assert 'scipy.stats' not in sys.modules, 'scipy.stats imported'; "
+            "assert SnowballStemmer.__module__ == 'nltk.stem.snowball'; "
+            "import scipy.stats, nltk; assert nltk.stem.SnowballStemmer is SnowballStemmer")
+    subprocess.run([sys.executable, "-c", code], check=True)
