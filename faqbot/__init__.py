@@ -9,9 +9,9 @@ import time
 from flask import Flask, current_app, jsonify
 
 from . import config as config_module
+from . import storage
 from .config import Settings
 from .pipeline import Bot
-from .storage import Store
 
 log = logging.getLogger("faqbot")
 
@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     started = time.perf_counter()
     bot = Bot.from_settings(settings)
     log.info("indexed %d passages in %.0f ms", len(bot.index), (time.perf_counter() - started) * 1000)
-    store = Store.from_config(app.config)
+    store = storage.from_config(app.config)
     store.ping()  # create the database now (a bad path logs a warning at start-up), then
     store.close()  # let each worker open its own connection after the fork
     app.extensions["faqbot"] = bot

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -10,7 +11,7 @@ from datetime import datetime, timezone
 
 from .analysis import tokenize
 from .pipeline import Bot
-from .storage import Store
+from .storage import Downvote, Store
 
 MAX_ROWS = 20000  # most recent log rows a console view reads
 SIMILAR = 0.5  # IDF-weighted Jaccard at which two wordings count as the same question
@@ -31,16 +32,6 @@ class Group:
     confidence: float = 0.0  # the highest any wording reached
     closest: dict | None = None  # the passage retrieval ranks first, ignoring the threshold
     why: str = ""  # why the bot did not answer (rule or confidence)
-
-
-@dataclass
-class Downvote:
-    created: float
-    message: str
-    type: str
-    confidence: float | None
-    top_passage: str | None
-    comment: str | None
 
 
 @dataclass
@@ -127,20 +118,15 @@ def overview(bot: Bot, store: Store, days: float, low_confidence: float, limit: 
     """Gather the console's view of the log since `days` ago (after enforcing retention)."""
     store.purge()
     since = time.time() - days * 86400
-    conn = store.connect()
-    rows = conn.execute("SELECT message, created, confidence, type, top_passage FROM questions WHERE created >= ? "
-                        "ORDER BY created DESC LIMIT ?", (since, MAX_ROWS)).fetchall()
-    votes = dict(conn.execute("SELECT vote, COUNT(*) FROM feedback WHERE created >= ? GROUP BY vote", (since,)))
-    down = conn.execute(
-        "SELECT f.created, q.message, q.type, q.confidence, q.top_passage, f.comment FROM feedback f "
-        "JOIN questions q ON q.reply_id = f.reply_id AND q.session_id = f.session_id "
-        "WHERE f.vote = 'down' AND f.created >= ? ORDER BY f.created DESC LIMIT ?", (since, limit * 3)).fetchall()
+    rows = store.questions_since(since, MAX_ROWS)
+    votes = store.votes_since(since)
+    down = store.downvotes_since(since, limit * 3)
     unanswered = group_similar(bot, [r[:3] for r in rows if r[3] == "fallback"])[:limit]
     low = group_similar(bot, [r[:3] for r in rows if r[3] == "answer" and (r[2] or 0) < low_confidence])[:limit]
     for group in unanswered + low:
         closest(bot, group)
     return Overview(since, len(rows), dict(Counter(r[3] for r in rows)), votes, unanswered, low,
-                    [Downvote(*r) for r in down],
+                    down,
                     topics(bot, [(r[4],) for r in rows if r[3] == "answer" and r[4]]))
 
 
@@ -156,7 +142,7 @@ def overview_json(view: Overview) -> dict:
             "votes": {"up": view.votes.get("up", 0), "down": view.votes.get("down", 0)},
             "unanswered": [group_json(g) for g in view.unanswered],
             "low_confidence": [group_json(g) for g in view.low_confidence],
-            "downvotes": [asdict(d) for d in view.downvotes],
+            "downvotes": [d._asdict() for d in view.downvotes],
             "topics": [{**asdict(t), "passages": [{"passage": p, "count": n} for p, n in t.passages]}
                        for t in view.topics]}
 
@@ -175,23 +161,16 @@ def export_csv(bot: Bot, store: Store, days: float):
     """Yield the question log since `days` ago as CSV, one chunk of rows at a time."""
     store.purge()
     titles = {p.id: p.doc_title for p in bot.index.passages}
-    cursor = store.connect().execute(
-        "SELECT q.created, q.session_id, q.reply_id, q.message, q.type, q.confidence, q.top_passage, "
-        "COUNT(CASE f.vote WHEN 'up' THEN 1 END), COUNT(CASE f.vote WHEN 'down' THEN 1 END), "
-        "GROUP_CONCAT(f.comment, ' | ') FROM questions q LEFT JOIN feedback f "
-        "ON f.reply_id = q.reply_id AND f.session_id = q.session_id WHERE q.created >= ? "
-        "GROUP BY q.reply_id ORDER BY q.created", (time.time() - days * 86400,))
+    pages = store.export(time.time() - days * 86400)
+    first = next(pages, [])  # query before the header, so a database fault is an error, not a cut-off file
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    while True:
-        rows = cursor.fetchmany(500)
-        for created, sid, rid, message, type_, conf, top, up, down_, comments in rows:
+    for page in itertools.chain([first], pages):
+        for created, sid, rid, message, type_, conf, top, up, down_, comments in page:
             writer.writerow([iso(created), safe_cell(sid), safe_cell(rid), safe_cell(message), type_,
                              "" if conf is None else f"{conf:.4f}", safe_cell(top),
                              safe_cell(titles.get(top, "")), up, down_, safe_cell(comments)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        if not rows:
-            return

@@ -179,8 +179,8 @@ def reindex():
     """Validate the corpus and have every running worker swap in the new index."""
     from flask import Flask
 
+    from . import storage
     from .reindex import build, publish
-    from .storage import Store
 
     # The app keeps its database in Flask's instance folder: resolve it the same way.
     cfg = config_module.load(None, Flask("faqbot").instance_path)
@@ -189,9 +189,10 @@ def reindex():
         _, info = build(s)
     except CorpusError as exc:
         fail_corpus(exc)
-    store = Store.from_config(cfg)
+    store = storage.from_config(cfg)
+    where = storage.redact(storage.database_url(cfg))
     if publish(store, info) is None:
-        raise click.ClickException(f"the database at {cfg['DATABASE']} is not writable; nothing was published")
+        raise click.ClickException(f"the database at {where} is not writable; nothing was published")
     click.echo(f"corpus OK: {len(info.documents)} documents, {info.passages} passages, version {info.hash}")
-    click.echo(f"published to {cfg['DATABASE']}: running workers switch within "
+    click.echo(f"published to {where}: running workers switch within "
                f"{cfg['REINDEX_CHECK_SECONDS']:g} s of their next request")

@@ -9,7 +9,12 @@ from pathlib import Path
 DEFAULTS: dict = {
     "CORPUS_DIR": "corpus",
     "CORPUS_STRICT": True,  # refuse to start when any corpus file is bad
-    "DATABASE": "",  # empty: <instance folder>/faqbot.sqlite3
+    "DATABASE": "",  # SQLite file; empty: <instance folder>/faqbot.sqlite3
+    # postgresql://user:pass@host/db shares state between instances; empty: DATABASE_URL (the
+    # platform's variable) if set, else the SQLite file above.
+    "DATABASE_URL": "",
+    "DATABASE_POOL_SIZE": 4,  # PostgreSQL connections per worker process, at most
+    "DATABASE_TIMEOUT": 0.5,  # seconds a visitor may wait for PostgreSQL before it is skipped
     "MAX_MESSAGE_LENGTH": 1000,
     "MAX_CONTENT_LENGTH": 16 * 1024,  # bytes of request body (Flask's own key)
     "SESSION_TTL": 30 * 60,  # seconds a quiet conversation is remembered
@@ -132,6 +137,8 @@ def from_env(environ=None, prefix: str = "FAQBOT_") -> dict:
 def load(overrides: dict | None = None, instance_path: str | None = None) -> dict:
     """Return defaults, then environment, then overrides, with the database path resolved."""
     config = {**DEFAULTS, **from_env(), **(overrides or {})}
+    if not config["DATABASE_URL"] and "DATABASE" not in (overrides or {}):
+        config["DATABASE_URL"] = os.environ.get("DATABASE_URL", "")  # as Heroku-style hosts set it
     if not config["DATABASE"]:
         folder = Path(instance_path or "instance")
         config["DATABASE"] = str(folder / "faqbot.sqlite3")

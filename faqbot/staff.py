@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -14,6 +13,7 @@ from . import staff_auth as auth
 from .corpus import CorpusError
 from .errors import ApiError
 from .explain import EvalFileError, explanation_json, report_json, run_eval
+from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff", __name__, url_prefix="/staff", static_folder="staff_static", static_url_path="/static")
@@ -166,7 +166,7 @@ def too_large(exc):
                            problems=[f"the file is larger than {staff_api.UPLOAD_LIMIT // 1024} KB"]), 413
 
 
-@bp.errorhandler(sqlite3.Error)
+@bp.errorhandler(StoreUnavailable)
 def database_down(exc):
     log.warning("visitor log unavailable: %s", exc)
     return render_template("staff/message.html", tab="log", title="Visitor log unavailable",

@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import sqlite3
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from .corpus import CorpusError
 from .errors import ApiError, error_response
 from .explain import (MAX_TURNS, EvalFileError, Explanation, explain, explanation_json, parse_eval, replay,
                       report_json, run_eval)
+from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff_api", __name__, url_prefix="/api/staff")
@@ -153,8 +153,8 @@ def reindex_api():
     return jsonify({"ok": True, "corpus": info.as_dict()})
 
 
-@bp.errorhandler(sqlite3.Error)
-def database_down(exc: sqlite3.Error):
+@bp.errorhandler(StoreUnavailable)
+def database_down(exc: StoreUnavailable):
     """Answer 503 when the visitor log can't be read."""
     log.warning("visitor log unavailable: %s", exc)
     return error_response(503, "unavailable", "The visitor log can't be read right now. Please try again later.")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faqbot import create_app, storage
+from faqbot import create_app, store_sqlite
 from faqbot.corpus import CorpusError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def faults(monkeypatch):
             conn.execute(f"PRAGMA max_page_count = {pages}")
         return conn
 
-    monkeypatch.setattr("faqbot.storage.sqlite3.connect", connect)
+    monkeypatch.setattr("faqbot.store_sqlite.sqlite3.connect", connect)
     return state
 
 
@@ -95,7 +95,7 @@ def test_database_fault_keeps_answering_then_recovers_losing_nothing(app, client
 
 
 def test_deleted_database_still_answers_and_is_recreated_for_new_rows(app, client, monkeypatch):
-    monkeypatch.setattr(storage, "STAT_EVERY", 0.0)  # notice the deletion at once, not within 0.5 s
+    monkeypatch.setattr(store_sqlite, "STAT_EVERY", 0.0)  # notice the deletion at once, not within 0.5 s
     ask(client)
     for path in Path(app.config["DATABASE"]).parent.glob("faqbot.sqlite3*"):
         path.unlink()

@@ -1,0 +1,120 @@
+"""Real PostgreSQL and Redis servers for the tests: on loopback, in a temporary folder, gone afterwards.
+
+tests/run.sh installs Debian's postgresql and redis-server packages when they are missing.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
+
+
+def postgres_bin(name: str) -> str | None:
+    """Find a PostgreSQL server program (Debian keeps them off PATH, per version)."""
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    return found[-1] if found else shutil.which(name)
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster: trust auth on 127.0.0.1, no fsync (tests, not durability).
+
+    Give it a folder of its own under /tmp (tempfile.mkdtemp): as root the server runs as the
+    postgres user, which must own the folder and reach it.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.user = None
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:  # initdb refuses to run as root: use the package's postgres user
+            self.user = "postgres"
+            os.chown(folder, pwd.getpwnam(self.user).pw_uid, -1)
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = ["runuser", "-u", self.user, "--", *args] if self.user else list(args)
+        return subprocess.run(command, check=check, capture_output=True, text=True, timeout=60)
+
+    def start(self) -> Postgres:
+        if not self.data.exists():
+            self._run(postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--no-sync")
+        self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "start",
+                  "-o", f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off -c synchronous_commit=off "
+                        "-c full_page_writes=off -c max_connections=200")
+        wait_for_port(self.port)
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def url(self, schema: str | None = None) -> str:
+        base = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return f"{base}?options=-csearch_path%3D{schema}" if schema else base
+
+    def new_schema(self, name: str) -> str:
+        """Create an empty schema and return a URL whose tables live in it (a fresh database, cheaply)."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return self.url(name)
+
+
+class Redis:
+    """A throwaway Redis server on 127.0.0.1, nothing saved to disk."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Redis:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def have_postgres() -> bool:
+    return bool(postgres_bin("initdb") and postgres_bin("pg_ctl"))
+
+
+def have_redis() -> bool:
+    return shutil.which("redis-server") is not None
