@@ -61,6 +61,10 @@ DEFAULTS: dict = {
     "RATELIMIT_FEEDBACK": "20/minute;200/hour",
     "RATELIMIT_STAFF_AUTH": "10/minute;100/day",  # wrong staff tokens per address before a lockout
     "RATELIMIT_STORAGE_URI": "memory://",
+    # When a shared (redis://) store is down, limit per worker in memory instead of failing
+    # requests, and don't let a hung Redis hold a visitor for more than half a second.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
     "RATELIMIT_STRATEGY": "sliding-window-counter",  # no double burst at a window's edge
     "TRUSTED_PROXIES": 0,  # proxies in front whose X-Forwarded-For/-Proto to believe; 0 trusts none
     "MAX_JSON_DEPTH": 20,  # deeper request JSON is refused before the parser can recurse into a 500

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import secrets
 import time
@@ -9,11 +10,15 @@ import time
 from flask import Flask, current_app, g, jsonify, request
 from flask_limiter import Limiter
 from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs, openapi
 from .errors import ApiError
+
+log = logging.getLogger(__name__)
 
 # A caller's id is echoed and logged, so only a short, plain token is trusted; anything else is replaced.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -82,18 +87,31 @@ def init_staff_lockout(app: Flask, limiter: Limiter) -> None:
     if not items:
         return
 
+    local = MovingWindowRateLimiter(MemoryStorage())
+
+    def counters():
+        """Return the shared counters, or this worker's own while a shared (Redis) store is down."""
+        try:
+            limiter.limiter.test(items[0], "staff-auth", "probe")
+            return limiter.limiter
+        except Exception as exc:  # the storage's own errors (redis, network) vary with its backend
+            log.warning("rate-limit storage unreachable, counting staff logins in this worker: %s", exc)
+            return local
+
     def locked_out() -> None:
         if not (request.endpoint or "").startswith(STAFF):
             return
+        store = g.staff_counters = counters()
         for item in items:
-            if not limiter.limiter.test(item, "staff-auth", client_key()):
-                reset = limiter.limiter.get_window_stats(item, "staff-auth", client_key()).reset_time
+            if not store.test(item, "staff-auth", client_key()):
+                reset = store.get_window_stats(item, "staff-auth", client_key()).reset_time
                 raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))
 
     def count_failure(response):
         if response.status_code == 401 and (request.endpoint or "").startswith(STAFF):
+            store = g.get("staff_counters") or counters()
             for item in items:
-                limiter.limiter.hit(item, "staff-auth", client_key())
+                store.hit(item, "staff-auth", client_key())
         return response
 
     app.before_request(locked_out)

@@ -135,8 +135,9 @@ class PostgresStore(Store):
 
     def _failed(self, what: str, exc: Exception) -> None:
         if time.monotonic() < self._down_until:
-            return  # already known to be down: one warning per outage, not per request
-        super()._failed(what, exc)
+            return  # skipped while known to be down
+        if self._retry == self.RETRY_MIN:
+            super()._failed(what, exc)  # one warning per outage, not one per request
         self._down_until = time.monotonic() + self._retry
         self._retry = min(self._retry * 2, self.RETRY_MAX)
 

@@ -38,7 +38,7 @@ def postgres_bin(name: str) -> str | None:
 
 
 class Postgres:
-    """A throwaway PostgreSQL cluster: trust auth on 127.0.0.1, no fsync (tests, not durability).
+    """A throwaway PostgreSQL cluster: trust auth on 127.0.0.1, no fsync (a stopped server loses nothing; only a machine crash could).
 
     Give it a folder of its own under /tmp (tempfile.mkdtemp): as root the server runs as the
     postgres user, which must own the folder and reach it.
@@ -63,7 +63,7 @@ class Postgres:
             self._run(postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                       "-E", "UTF8", "--no-sync")
         self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "start",
-                  "-o", f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off -c synchronous_commit=off "
+                  "-o", f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off "
                         "-c full_page_writes=off -c max_connections=200")
         wait_for_port(self.port)
         return self
