@@ -1,0 +1,95 @@
+"""What only the PostgreSQL store has: configuration by URL, migrations, a server that is down."""
+import threading
+import time
+import uuid
+
+import psycopg
+import servers
+
+from faqbot import config, create_app, storage, store_postgres
+from faqbot.store_postgres import PostgresStore
+from faqbot.store_sqlite import SQLiteStore
+
+
+def test_the_database_is_chosen_by_url(monkeypatch, tmp_path):
+    monkeypatch.delenv("FAQBOT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("FAQBOT_DATABASE", str(tmp_path / "x.sqlite3"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert isinstance(storage.from_config(config.load()), SQLiteStore)  # the default: no server needed
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:secret@db.example/clinic")  # as Heroku-style hosts set it
+    store = storage.from_config(config.load())
+    assert isinstance(store, PostgresStore) and store.url.endswith("db.example/clinic")
+    monkeypatch.setenv("FAQBOT_DATABASE_URL", "postgresql://u@other.example/faqbot")  # ours wins
+    assert storage.from_config(config.load()).url == "postgresql://u@other.example/faqbot"
+    monkeypatch.setenv("FAQBOT_DATABASE_URL", f"sqlite:///{tmp_path}/y.sqlite3")
+    assert storage.from_config(config.load()).path == f"{tmp_path}/y.sqlite3"
+    assert storage.redact("postgres://u:secret@db.example/clinic") == "postgres://u:***@db.example/clinic"
+
+
+def fresh(server) -> PostgresStore:
+    return PostgresStore(server.new_schema(f"t_{uuid.uuid4().hex[:12]}"), 3600, 6, 30)
+
+
+def test_instances_starting_together_create_the_schema_once(postgres_server):
+    url = postgres_server.new_schema(f"t_{uuid.uuid4().hex[:12]}")
+    stores = [PostgresStore(url, 3600, 6, 30) for _ in range(6)]
+    errors = []
+
+    def start(store):
+        try:
+            store.migrate()
+        except Exception as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=start, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert stores[0].meta("schema_version") == str(len(store_postgres.MIGRATIONS))
+    for store in stores:
+        store.close()
+
+
+def test_a_new_migration_step_runs_once_on_an_existing_database(postgres_server, monkeypatch):
+    store = fresh(postgres_server)
+    assert store.set_meta("kept", "yes")
+    store.close()
+    step = "ALTER TABLE questions ADD COLUMN language TEXT"  # fails if run twice
+    monkeypatch.setattr(store_postgres, "MIGRATIONS", [*store_postgres.MIGRATIONS, step])
+    for _ in range(2):
+        again = PostgresStore(store.url, 3600, 6, 30)
+        assert again.ping() and again.meta("kept") == "yes"
+        assert again.meta("schema_version") == str(len(store_postgres.MIGRATIONS))
+        again.close()
+    with psycopg.connect(store.url) as conn:
+        columns = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'questions' "
+            "AND table_schema = current_schema()")}
+    assert "language" in columns
+
+
+def test_a_server_that_is_down_costs_visitors_nothing(tmp_path, caplog):
+    url = f"postgresql://postgres@127.0.0.1:{servers.free_port()}/postgres"  # nothing listens there
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    client = app.test_client()
+    started = time.monotonic()
+    for n in range(20):
+        reply = client.post("/api/chat", json={"message": "What is remedial massage?"}).get_json()
+        assert reply["type"] == "answer" and reply["disclaimer"]
+        follow = client.post("/api/chat", json={"message": "Does it help with posture?",
+                                                "session_id": reply["session_id"]})
+        assert follow.status_code == 200
+    assert time.monotonic() - started < 5
+    assert client.get("/readyz").status_code == 503
+    feedback = client.post("/api/feedback", json={"session_id": reply["session_id"], "reply_id": reply["reply_id"],
+                                                  "vote": "up"})
+    assert feedback.status_code == 503 and feedback.get_json()["error"]["code"]
+    warnings = [r for r in caplog.records if r.name == "faqbot.storage" and r.levelname == "WARNING"]
+    assert 1 <= len(warnings) <= 3  # one per outage, not one per request
+
+
+def test_reachable_says_no_quickly():
+    started = time.monotonic()
+    assert PostgresStore("postgresql://nobody@127.0.0.1:1/nothing", 3600, 6, 30).reachable() is False
+    assert time.monotonic() - started < 3
