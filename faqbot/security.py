@@ -1,6 +1,7 @@
 """Production hardening: rate limits, proxy trust, JSON guards, security headers, request ids, access logs, /readyz."""
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
@@ -9,9 +10,8 @@ import time
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_limiter import Limiter
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -56,29 +56,89 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
 
 
-def init_limiter(app: Flask) -> Limiter | None:
+def init_limiter(app: Flask) -> RateLimits | None:
     """Limit chat and feedback per client address, answering 429 in the error contract with Retry-After."""
     enabled = app.config["RATELIMIT_ENABLED"]
     app.config["RATELIMIT_ENABLED"] = (not app.testing) if enabled is None else bool(enabled)
     if not app.config["RATELIMIT_ENABLED"]:
         return None
-    # Headers on: flask-limiter's after_request hook is what sets Retry-After on the 429.
-    limiter = Limiter(client_key, app=app, headers_enabled=True)
-    # Its before_request hook serves only default and app-wide limits, which aren't used here: the
-    # routes' own wrappers do the checking, and every other request (widget.js, /api/info) skips the cost.
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
+    # flask-limiter builds the strategy and storage from RATELIMIT_STRATEGY / _STORAGE_URI /
+    # _STORAGE_OPTIONS. Its own per-request machinery (limit resolution, request contexts) cost
+    # more than the counting itself, so the few limits here are parsed once and counted through
+    # its strategy; its automatic check is told every request is exempt, since no route or
+    # default limits of its own are declared.
+    limiter = Limiter(client_key, app=app, headers_enabled=False)
+    limiter.request_filter(lambda: True)
+    limits = RateLimits(limiter, bool(app.config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED")))
     for endpoint, key in LIMITED:
         view = app.view_functions.get(endpoint)
         if view is not None and app.config[key]:
-            app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(view)
-    app.extensions["faqbot.limiter"] = limiter
-    init_staff_lockout(app, limiter)
-    return limiter
+            app.view_functions[endpoint] = limits.wrap(view, endpoint, app.config[key])
+    app.extensions["faqbot.limiter"] = limits
+    init_staff_lockout(app, limits)
+    return limits
 
 
-def init_staff_lockout(app: Flask, limiter: Limiter) -> None:
+class RateLimits:
+    """Count requests through flask-limiter's configured strategy, falling back to memory.
+
+    The storage keys are flask-limiter's own for a route limit (address, then endpoint), so a
+    shared Redis keeps its counts across versions. While a shared store fails, requests are
+    counted in this worker's memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED; the staff lockout
+    always does) and the store is tried again every few seconds, so a hung Redis delays one
+    request in a while, not every one.
+    """
+
+    RETRY_STORE = 5.0  # seconds between attempts to go back to a failed shared store
+
+    def __init__(self, limiter: Limiter, fallback: bool):
+        self.limiter, self.fallback_enabled = limiter, fallback
+        self.local = type(limiter.limiter)(MemoryStorage())  # the same strategy, in this worker
+        self.failed_until = 0.0
+
+    def call(self, method: str, item: RateLimitItem, *identifiers: str, fallback: bool | None = None):
+        """Run one strategy method (hit, test, get_window_stats) on the shared store, or locally while it fails."""
+        fallback = self.fallback_enabled if fallback is None else fallback
+        if fallback and time.monotonic() < self.failed_until:
+            return getattr(self.local, method)(item, *identifiers)
+        try:
+            return getattr(self.limiter.limiter, method)(item, *identifiers)
+        except Exception as exc:  # the storage's own errors (redis, network) vary with its backend
+            if not fallback:
+                raise
+            log.warning("rate-limit storage unreachable, counting in this worker for %.0f s: %s",
+                        self.RETRY_STORE, exc)
+            self.failed_until = time.monotonic() + self.RETRY_STORE
+            return getattr(self.local, method)(item, *identifiers)
+
+    def wrap(self, view, endpoint: str, spec: str):
+        """Return the view with its limits checked first (POST only), shortest window first."""
+        items = sorted(parse_many(spec))
+
+        @functools.wraps(view)
+        def limited(*args, **kwargs):
+            if request.method == "POST":
+                self.check(items, client_key(), endpoint)
+            return view(*args, **kwargs)
+
+        return limited
+
+    def check(self, items: list[RateLimitItem], key: str, scope: str) -> None:
+        """Count one request against each limit; raise 429 at the first one exceeded."""
+        for item in items:
+            if not self.call("hit", item, key, scope):
+                g.rate_limit = item, self.call("get_window_stats", item, key, scope)
+                raise TooManyRequests(retry_after=seconds_until(g.rate_limit[1].reset_time))
+        # The X-RateLimit-* headers describe the shortest window, as flask-limiter's own do.
+        g.rate_limit = items[0], self.call("get_window_stats", items[0], key, scope)
+
+
+def seconds_until(reset: float) -> int:
+    """Whole seconds (at least 1) until a window's reset time."""
+    return max(1, int(reset - time.time()) + 1)
+
+
+def init_staff_lockout(app: Flask, limits: RateLimits) -> None:
     """Lock an address out of the staff console and API after repeated wrong tokens (401s).
 
     Only failures count, so staff at work are never limited; a guesser is, even if the token is weak.
@@ -87,31 +147,18 @@ def init_staff_lockout(app: Flask, limiter: Limiter) -> None:
     if not items:
         return
 
-    local = MovingWindowRateLimiter(MemoryStorage())
-
-    def counters():
-        """Return the shared counters, or this worker's own while a shared (Redis) store is down."""
-        try:
-            limiter.limiter.test(items[0], "staff-auth", "probe")
-            return limiter.limiter
-        except Exception as exc:  # the storage's own errors (redis, network) vary with its backend
-            log.warning("rate-limit storage unreachable, counting staff logins in this worker: %s", exc)
-            return local
-
     def locked_out() -> None:
         if not (request.endpoint or "").startswith(STAFF):
             return
-        store = g.staff_counters = counters()
         for item in items:
-            if not store.test(item, "staff-auth", client_key()):
-                reset = store.get_window_stats(item, "staff-auth", client_key()).reset_time
-                raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))
+            if not limits.call("test", item, "staff-auth", client_key(), fallback=True):
+                window = limits.call("get_window_stats", item, "staff-auth", client_key(), fallback=True)
+                raise TooManyRequests(retry_after=seconds_until(window.reset_time))
 
     def count_failure(response):
         if response.status_code == 401 and (request.endpoint or "").startswith(STAFF):
-            store = g.get("staff_counters") or counters()
             for item in items:
-                store.hit(item, "staff-auth", client_key())
+                limits.call("hit", item, "staff-auth", client_key(), fallback=True)
         return response
 
     app.before_request(locked_out)
@@ -190,8 +237,12 @@ def finish_request(response):
             headers["Content-Security-Policy"] = API_CSP
     if request.path.startswith("/api/") and request.method in BODY_METHODS:
         headers.setdefault("Cache-Control", "no-store")  # replies are one visitor's conversation
-    if response.status_code < 400:
-        headers.pop("Retry-After", None)  # flask-limiter sends it on every response; it means "wait" only on errors
+    limit = g.get("rate_limit")
+    if limit is not None:  # set by RateLimits.check on the limited endpoints
+        item, window = limit
+        headers["X-RateLimit-Limit"] = str(item.amount)
+        headers["X-RateLimit-Remaining"] = str(window.remaining)
+        headers["X-RateLimit-Reset"] = str(int(window.reset_time + 1))
     if "Access-Control-Allow-Origin" in headers:
         # A widget on another origin may only read these if told so: it shows the wait, support asks the id.
         headers.setdefault("Access-Control-Expose-Headers", "Retry-After, X-Request-ID")

@@ -56,6 +56,31 @@ def test_limits_come_from_the_environment(tmp_path, monkeypatch):
     assert [chat(client).status_code for _ in range(3)] == [200, 200, 429]
 
 
+def test_limited_replies_say_how_many_requests_are_left(tmp_path):
+    client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="3/minute;10/hour").test_client()
+    first, second = chat(client), chat(client)
+    assert (first.headers["X-RateLimit-Limit"], first.headers["X-RateLimit-Remaining"]) == ("3", "2")
+    assert second.headers["X-RateLimit-Remaining"] == "1"
+    assert int(second.headers["X-RateLimit-Reset"]) > 0
+    assert "X-RateLimit-Limit" not in client.get("/api/info").headers
+
+
+def test_an_unreachable_limit_store_falls_back_to_memory(tmp_path, caplog):
+    pytest.importorskip("redis")
+    # Nothing listens on port 1: every call to the shared store fails at once.
+    client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="2/minute",
+                      RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0").test_client()
+    assert [chat(client).status_code for _ in range(3)] == [200, 200, 429]  # still limited, per worker
+    assert "counting in this worker" in caplog.text
+
+
+def test_without_the_fallback_an_unreachable_limit_store_is_an_error(tmp_path):
+    pytest.importorskip("redis")
+    client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+                      RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False).test_client()
+    assert_error_shape(chat(client), 500, "internal_error")
+
+
 def test_forwarded_for_is_ignored_unless_proxies_are_trusted(tmp_path):
     client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1/minute").test_client()
     assert chat(client, headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
