@@ -27,7 +27,7 @@ from bench_http import Server, free_port, procfile_command, wrk
 from benchlib import REPO, UNLIMITED, machine, save, table
 
 sys.path.insert(0, str(REPO / "tests"))
-import servers
+import servers  # the tests' throwaway PostgreSQL and Redis
 
 
 def start(name: str, env: dict, folder: Path, workers: int) -> Server:
