@@ -123,9 +123,12 @@ class PostgresStore(Store):
         self._migrated = True
 
     def _run(self, fn):
-        now = time.monotonic()
-        if now < self._down_until:
-            raise PoolTimeout("database marked down; retrying shortly")
+        if self._retry != self.RETRY_MIN:  # in an outage
+            if time.monotonic() < self._down_until:
+                raise PoolTimeout("database marked down; retrying shortly")
+            # A pool with no connection would hold this visitor for the whole timeout; a direct
+            # connection attempt to a server that is still down is refused at once.
+            psycopg.connect(self.url, **self._connect_kwargs()).close()
         with self._get_pool().connection() as conn:
             result = fn(conn)
         if self._retry != self.RETRY_MIN:
