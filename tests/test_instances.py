@@ -16,7 +16,7 @@ from test_staff_reindex import CUPPING, NEW_DOC
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_http import Server, procfile_command  # noqa: E402
+from bench_http import Server, procfile_command
 
 LIMIT = 8  # chats per minute per client address; each test speaks from its own address
 
