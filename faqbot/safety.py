@@ -88,19 +88,35 @@ def find(rule: Rule, parts: list[str]) -> tuple[str, str] | None:
     return None
 
 
+def screen(rule: Rule) -> re.Pattern:
+    """Return one regex that matches the whole message wherever any of the rule's patterns would.
+
+    Every clause is a stretch of the message bounded by punctuation, spaces or a break word, so a
+    pattern that matches in a clause also matches in the whole message: a message this finds
+    nothing in cannot fire the rule, and most messages are passed over in one scan per rule
+    instead of one per pattern and clause. Where it finds something, find() decides as before.
+    """
+    return re.compile("|".join(f"(?:{p.pattern})" for p in rule.patterns))
+
+
 class SafetyGate:
     """Check messages against urgent and caution rules."""
 
     def __init__(self, urgent: list[Rule], caution: list[Rule]):
         self.urgent_rules = urgent
         self.caution_rules = caution
+        self._urgent = [(rule, screen(rule)) for rule in urgent]
+        self._caution = [(rule, screen(rule)) for rule in caution]
 
     def check(self, message: str) -> SafetyResult:
         """Classify a message: the first urgent rule that fires, and every caution."""
-        parts = clauses(plain(message))
+        text = plain(message)
+        parts = clauses(text)
         matched: list[str] = []
         urgent = None
-        for rule in self.urgent_rules:
+        for rule, first_look in self._urgent:
+            if not first_look.search(text):
+                continue
             hit = find(rule, parts)
             if hit is None:
                 continue
@@ -112,8 +128,8 @@ class SafetyGate:
             urgent = rule
             break
         cautions = []
-        for rule in self.caution_rules:
-            hit = find(rule, parts)
+        for rule, first_look in self._caution:
+            hit = find(rule, parts) if first_look.search(text) else None
             if hit is not None:
                 matched.append(f"caution {rule.name}: {hit[1]!r}")
                 cautions.append(rule)

@@ -1,6 +1,6 @@
 import pytest
 
-from faqbot.safety import caution_text, default_gate
+from faqbot.safety import caution_text, clauses, default_gate, find, plain, screen
 
 URGENT = {
     "I'm having chest pain and I feel sweaty": "chest pain",
@@ -90,3 +90,20 @@ def test_idioms_and_past_events_are_not_urgent(message):
 def test_past_heart_attack_is_a_caution():
     result = default_gate().check("I had a heart attack 5 years ago, is massage safe?")
     assert result.urgent is None and "heart" in caution_text(result.cautions)
+
+
+def test_the_first_look_never_passes_over_a_rule_that_fires():
+    """The one-scan screen per rule may find more than the rule (it ignores clauses and negation), never less."""
+    gate = default_gate()
+    rules = gate.urgent_rules + gate.caution_rules
+    phrasings = [*URGENT, *NOT_URGENT, *MORE_URGENT, *MORE_NOT_URGENT, "No chest pain but I can't breathe",
+                 "I'm not sure but I think my arm is broken", "I'm recovering from a hip replacement",
+                 "I had a DVT last year, and now: my calf is hot (and swollen); I can't breathe!"]
+    fired = 0
+    for message in phrasings:
+        text = plain(message)
+        for rule in rules:
+            if find(rule, clauses(text)) is not None:
+                fired += 1
+                assert screen(rule).search(text), (rule.name, message)
+    assert fired >= len(URGENT) + len(MORE_URGENT)
