@@ -143,8 +143,11 @@ def check_corpus(directory: str | None):
     except CorpusError as exc:
         fail_corpus(exc)
     passages = split_corpus(docs)
+    by_doc: dict[str, list] = {doc.id: [] for doc in docs}
+    for p in passages:
+        by_doc[p.doc_id].append(p)
     for doc in docs:
-        mine = [p for p in passages if p.doc_id == doc.id]
+        mine = by_doc[doc.id]
         words = sorted(p.words for p in mine)
         questions = sum(len(p.questions) for p in mine)
         click.echo(f"ok  {Path(doc.path).name}: '{doc.title}' ({doc.id}), {len(mine)} passages "

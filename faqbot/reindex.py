@@ -57,11 +57,12 @@ def fingerprint(docs: list[Document]) -> str:
 
 def describe(docs: list[Document], passages) -> CorpusInfo:
     """Summarise a loaded corpus for the console."""
-    infos = []
-    for doc in docs:
-        mine = [p for p in passages if p.doc_id == doc.id]
-        infos.append(DocInfo(doc.id, doc.title, Path(doc.path).name, len(mine), sum(len(p.questions) for p in mine)))
-    return CorpusInfo(fingerprint(docs), time.time(), tuple(infos))
+    counts: dict[str, list[int]] = {doc.id: [0, 0] for doc in docs}
+    for p in passages:  # one pass: a library has many documents and many more passages
+        counts[p.doc_id][0] += 1
+        counts[p.doc_id][1] += len(p.questions)
+    infos = tuple(DocInfo(doc.id, doc.title, Path(doc.path).name, *counts[doc.id]) for doc in docs)
+    return CorpusInfo(fingerprint(docs), time.time(), infos)
 
 
 def build(settings: Settings) -> tuple[Bot, CorpusInfo]:
@@ -125,7 +126,11 @@ class Reindexer:
         return info
 
     def follow(self) -> None:
-        """Rebuild when another process published a version; at most one cheap look per interval."""
+        """Start rebuilding when another process published a version; at most one cheap look per interval.
+
+        The rebuild runs on a thread of its own: this request, and every one until the new index is
+        ready, is answered from the old one (at 100,000 passages a rebuild takes seconds).
+        """
         now = time.monotonic()
         if now - self._checked < self.interval:
             return
@@ -133,21 +138,31 @@ class Reindexer:
         latest = self.store.meta(VERSION_KEY)
         if latest is None or latest == self.seen:
             return
-        # Another thread of this worker may be rebuilding already: keep serving meanwhile.
-        if not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):  # a rebuild is running already
             return
+        if latest == self.seen:
+            self._lock.release()
+            return
+        self.seen = latest  # one attempt per version: a broken corpus must not rebuild on every request
+        threading.Thread(target=self._catch_up, name="faqbot-reindex", daemon=True).start()
+
+    def _catch_up(self) -> None:
         try:
-            if latest == self.seen:
-                return
-            self.seen = latest  # one attempt per version: a broken corpus must not rebuild on every request
             info = self._swap(self.bot.settings)
             log.info("picked up corpus version %s: %d passages", info.hash, info.passages)
         except CorpusError as exc:
             log.error("new corpus version refused, keeping the old index: %s", "; ".join(exc.problems))
-        except Exception:  # a fault while rebuilding must not fail the visitor's request
+        except Exception:  # whatever went wrong, the old index keeps serving
             log.exception("rebuilding the index failed, keeping the old one")
         finally:
             self._lock.release()
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Wait until no rebuild is running (for tests and tools); False on timeout."""
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()
+            return True
+        return False
 
 
 def init_app(app: Flask) -> Reindexer:

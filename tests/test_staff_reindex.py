@@ -8,6 +8,7 @@ import pytest
 from staff_fixtures import BEARER, Console, corpus_dir, make_app  # noqa: F401
 from werkzeug.serving import make_server
 
+from faqbot import reindex
 from faqbot.cli import main
 
 NEW_DOC = """---
@@ -27,6 +28,12 @@ CUPPING = "What is cupping therapy?"
 
 def chat_type(client, message=CUPPING) -> str:
     return client.post("/api/chat", json={"message": message}).get_json()["type"]
+
+
+def caught_up(app) -> None:
+    """Let a worker notice a published version (on a request) and finish rebuilding in the background."""
+    app.test_client().get("/healthz")
+    assert app.extensions["faqbot.reindexer"].wait(30)
 
 
 @pytest.fixture
@@ -77,10 +84,25 @@ def test_console_button_reindexes_and_lists_problems(app, corpus_dir):
 def test_every_worker_follows_a_reindex(tmp_path, corpus_dir):
     # Two apps on one database and corpus stand in for two gunicorn workers.
     one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
-    two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
+    two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
     (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
     assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
-    assert chat_type(two) == "answer"  # picked up on its next request
+    caught_up(two)  # noticed on its next request, rebuilt while the old index kept answering
+    assert chat_type(two.test_client()) == "answer"
+
+
+def test_a_worker_rebuilds_beside_its_requests_not_inside_one(tmp_path, corpus_dir, monkeypatch):
+    one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
+    two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
+    assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
+    real_build = reindex.build
+    monkeypatch.setattr(reindex, "build", lambda settings: (time.sleep(1.0), real_build(settings))[1])  # a big library
+    started = time.monotonic()
+    assert chat_type(two.test_client()) == "fallback"  # answered at once, from the old index
+    assert time.monotonic() - started < 0.5
+    caught_up(two)
+    assert chat_type(two.test_client()) == "answer"
 
 
 def test_cli_reindex_publishes_to_running_workers(tmp_path, corpus_dir, monkeypatch, runner):
@@ -97,6 +119,7 @@ def test_cli_reindex_publishes_to_running_workers(tmp_path, corpus_dir, monkeypa
     result = runner.invoke(main, ["reindex"])
     assert result.exit_code == 0, result.output
     assert "6 documents" in result.output and "version" in result.output
+    caught_up(app)
     assert chat_type(client) == "answer"
 
 
@@ -108,6 +131,7 @@ def test_a_worker_does_not_retry_a_broken_version_on_every_request(tmp_path, cor
     client = two.test_client()
     for _ in range(3):
         assert chat_type(client, "What is remedial massage?") == "answer"
+        caught_up(two)
     assert sum("refused" in r.message for r in caplog.records) == 1
 
 
