@@ -107,16 +107,16 @@ def ask(question: tuple[str, ...], explain: bool, as_json: bool):
 @click.option("--verbose", "-v", is_flag=True, help="Show every case, not only failures.")
 def evaluate_cmd(file: str | None, as_json: bool, verbose: bool):
     """Score an evaluation file; exit 1 when under the configured thresholds."""
-    from .evaluation import below_thresholds, evaluate
+    from .evaluation import EvalFileError, below_thresholds, evaluate
 
     cfg, s = settings()
     path = file or cfg["EVAL_FILE"]
     if not Path(path).is_file():
         raise click.UsageError(f"no evaluation file at {path}; pass FILE or set FAQBOT_EVAL_FILE")
     try:
-        report = evaluate(build_bot(s), path)
-    except (ValueError, KeyError, TypeError) as exc:  # bad JSON or a case missing its fields
-        raise click.UsageError(f"{path} is not a valid evaluation file: {exc!r}") from None
+        report = evaluate(build_bot(s), path, cfg["MAX_MESSAGE_LENGTH"])
+    except EvalFileError as exc:
+        raise click.UsageError(f"{path} is not a valid evaluation file: " + "; ".join(exc.problems)) from None
     misses = below_thresholds(report, cfg)
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "passed": not misses, "misses": misses}, indent=2))

@@ -10,6 +10,20 @@ from pathlib import Path
 from .pipeline import Bot, Reply
 
 DOCTOR_WORDS = ("doctor", "gp", "midwife", "pharmacist", "surgeon", "oncologist", "care team")
+KINDS = ("answer", "caution", "fallback", "smalltalk", "urgent")
+NEEDS_EXPECT = ("answer", "caution")
+MAX_TURNS = 10
+MAX_PROBLEMS_SHOWN = 10
+
+
+class EvalFileError(ValueError):
+    """An evaluation file staff can fix: each problem says where and what."""
+
+    def __init__(self, problems: list[str]):
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        more = len(problems) - len(shown)
+        super().__init__("; ".join(shown) + (f"; and {more} more" if more else ""))
+        self.problems = shown + ([f"... and {more} more"] if more else [])
 
 
 @dataclass
@@ -100,10 +114,57 @@ def run_case(bot: Bot, case: dict) -> CaseResult:
     return CaseResult(case, kind, ok, rank, reply, why)
 
 
-def evaluate(bot: Bot, path: str | Path) -> Report:
-    """Run every case of an evaluation file."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return Report([run_case(bot, c) for c in data["cases"]])
+def _case_problem(case, max_length: int) -> str | None:
+    """Say what is wrong with one case, or None."""
+    if not isinstance(case, dict):
+        return "must be an object like {\"q\": \"...\", \"kind\": \"answer\", \"expect\": [\"...\"]}"
+    if case.get("kind") not in KINDS:
+        return f"'kind' must be one of {', '.join(KINDS)}"
+    if ("q" in case) == ("turns" in case):
+        return "needs either 'q' (one question) or 'turns' (a list of messages in one conversation)"
+    messages = [case["q"]] if "q" in case else case["turns"]
+    if not isinstance(messages, list) or not 0 < len(messages) <= MAX_TURNS:
+        return f"'turns' must be a list of 1 to {MAX_TURNS} messages"
+    if not all(isinstance(m, str) and m.strip() for m in messages):
+        return "every question must be non-empty text"
+    if any(len(m) > max_length for m in messages):
+        return f"a question is longer than {max_length} characters"
+    expect = case.get("expect")
+    if case["kind"] in NEEDS_EXPECT and not (
+            isinstance(expect, list) and expect and all(isinstance(e, str) and e.strip() for e in expect)):
+        return f"kind '{case['kind']}' needs 'expect': a non-empty list of phrases"
+    return None
+
+
+def parse_eval(raw: bytes | str, max_length: int, max_cases: int | None = None) -> list[dict]:
+    """Read evaluation cases in the format of eval/questions.json; raise EvalFileError naming each problem."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise EvalFileError([f"the file is not UTF-8 text (bad byte at offset {exc.start})"]) from None
+    if not raw.strip():
+        raise EvalFileError(["the file is empty"])
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise EvalFileError([f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"]) from None
+    cases = data.get("cases") if isinstance(data, dict) else data
+    if not isinstance(cases, list):
+        raise EvalFileError(['expected {"cases": [...]}, the format of eval/questions.json'])
+    if not cases:
+        raise EvalFileError(["there are no cases to run"])
+    if max_cases is not None and len(cases) > max_cases:
+        raise EvalFileError([f"{len(cases)} cases is more than the {max_cases} a console run takes"])
+    problems = [f"case {i}: {p}" for i, c in enumerate(cases, 1) if (p := _case_problem(c, max_length))]
+    if problems:
+        raise EvalFileError(problems)
+    return cases
+
+
+def evaluate(bot: Bot, path: str | Path, max_length: int = 1000) -> Report:
+    """Run every case of an evaluation file; raises EvalFileError naming each problem in it."""
+    return Report([run_case(bot, c) for c in parse_eval(Path(path).read_bytes(), max_length)])
 
 
 def below_thresholds(report: Report, config) -> list[str]:

@@ -1,7 +1,6 @@
 """Run the real pipeline for staff: one message with its trace, or an evaluation with each failure's."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
 from .analysis import tokenize
@@ -9,21 +8,7 @@ from .conversation import Turn
 from .evaluation import CaseResult, Report, below_thresholds, run_case
 from .pipeline import Bot, Reply, reply_json
 
-KINDS = ("answer", "caution", "fallback", "smalltalk", "urgent")
-NEEDS_EXPECT = ("answer", "caution")
-MAX_CASES = 1000
-MAX_TURNS = 10
-MAX_PROBLEMS_SHOWN = 10
-
-
-class EvalFileError(ValueError):
-    """An evaluation file staff can fix: each problem says where and what."""
-
-    def __init__(self, problems: list[str]):
-        shown = problems[:MAX_PROBLEMS_SHOWN]
-        more = len(problems) - len(shown)
-        super().__init__("; ".join(shown) + (f"; and {more} more" if more else ""))
-        self.problems = shown + ([f"... and {more} more"] if more else [])
+MAX_CASES = 1000  # a console run answers within a request
 
 
 @dataclass
@@ -79,54 +64,6 @@ def explanation_json(exp: Explanation, session_id: str | None, contact: dict) ->
     """Give the chat reply exactly as /api/chat shapes it (no turn stored) and its trace."""
     reply = {"session_id": session_id, "reply_id": None, **reply_json(exp.reply), "contact": contact}
     return {"reply": reply, "trace": trace_json(exp)}
-
-
-def _case_problem(case, max_length: int) -> str | None:
-    """Say what is wrong with one case, or None."""
-    if not isinstance(case, dict):
-        return "must be an object like {\"q\": \"...\", \"kind\": \"answer\", \"expect\": [\"...\"]}"
-    if case.get("kind") not in KINDS:
-        return f"'kind' must be one of {', '.join(KINDS)}"
-    if ("q" in case) == ("turns" in case):
-        return "needs either 'q' (one question) or 'turns' (a list of messages in one conversation)"
-    messages = [case["q"]] if "q" in case else case["turns"]
-    if not isinstance(messages, list) or not 0 < len(messages) <= MAX_TURNS:
-        return f"'turns' must be a list of 1 to {MAX_TURNS} messages"
-    if not all(isinstance(m, str) and m.strip() for m in messages):
-        return "every question must be non-empty text"
-    if any(len(m) > max_length for m in messages):
-        return f"a question is longer than {max_length} characters"
-    expect = case.get("expect")
-    if case["kind"] in NEEDS_EXPECT and not (
-            isinstance(expect, list) and expect and all(isinstance(e, str) and e.strip() for e in expect)):
-        return f"kind '{case['kind']}' needs 'expect': a non-empty list of phrases"
-    return None
-
-
-def parse_eval(raw: bytes | str, max_length: int) -> list[dict]:
-    """Read evaluation cases in the format of eval/questions.json; raise EvalFileError naming each problem."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise EvalFileError([f"the file is not UTF-8 text (bad byte at offset {exc.start})"]) from None
-    if not raw.strip():
-        raise EvalFileError(["the file is empty"])
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise EvalFileError([f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"]) from None
-    cases = data.get("cases") if isinstance(data, dict) else data
-    if not isinstance(cases, list):
-        raise EvalFileError(['expected {"cases": [...]}, the format of eval/questions.json'])
-    if not cases:
-        raise EvalFileError(["there are no cases to run"])
-    if len(cases) > MAX_CASES:
-        raise EvalFileError([f"{len(cases)} cases is more than the {MAX_CASES} a console run takes"])
-    problems = [f"case {i}: {p}" for i, c in enumerate(cases, 1) if (p := _case_problem(c, max_length))]
-    if problems:
-        raise EvalFileError(problems)
-    return cases
 
 
 def run_eval(bot: Bot, cases: list[dict]) -> Report:

@@ -12,7 +12,8 @@ from . import analytics, reindex, staff_api
 from . import staff_auth as auth
 from .corpus import CorpusError
 from .errors import ApiError
-from .explain import EvalFileError, explanation_json, report_json, run_eval
+from .evaluation import EvalFileError
+from .explain import explanation_json, report_json, run_eval
 from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from . import staff_auth as auth
 from .api import contact, json_object, session_field, text_field
 from .corpus import CorpusError
 from .errors import ApiError, error_response
-from .explain import (MAX_TURNS, EvalFileError, Explanation, explain, explanation_json, parse_eval, replay,
-                      report_json, run_eval)
+from .evaluation import MAX_TURNS, EvalFileError, parse_eval
+from .explain import MAX_CASES, Explanation, explain, explanation_json, replay, report_json, run_eval
 from .storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,11 @@ def load_cases(raw: bytes | str | None) -> tuple[list[dict], str]:
     """Parse uploaded or pasted cases, or the configured evaluation file when none are given."""
     limit = current_app.config["MAX_MESSAGE_LENGTH"]
     if raw is not None:
-        return parse_eval(raw, limit), "your cases"
+        return parse_eval(raw, limit, MAX_CASES), "your cases"
     path = Path(current_app.config["EVAL_FILE"])
     if not path.is_file():
         raise EvalFileError([f"no evaluation file at {path} (set FAQBOT_EVAL_FILE)"])
-    return parse_eval(path.read_bytes(), limit), str(path)
+    return parse_eval(path.read_bytes(), limit, MAX_CASES), str(path)
 
 
 def log_days() -> float:

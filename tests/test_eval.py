@@ -48,3 +48,11 @@ def test_eval_judges_kinds(bot, tmp_path):
     report = evaluate(bot, path)
     assert [r.ok for r in report.results] == [False, False, False]
     assert report.hit1 == 0 and report.mrr == 0
+
+
+def test_cli_eval_names_each_problem_in_a_bad_file(runner, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"cases": [{"q": "what is it?", "kind": "answer"}, {"q": "hi", "kind": "chitchat"}]}')
+    result = runner.invoke(main, ["eval", str(bad)])
+    assert result.exit_code == 2
+    assert "case 1: kind 'answer' needs 'expect'" in result.output and "case 2: 'kind' must be one of" in result.output
