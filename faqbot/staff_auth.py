@@ -8,6 +8,7 @@ import secrets
 import time
 
 from flask import Flask, Response, abort, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from .errors import error_response
 from .security import API_CSP  # JSON and CSV load nothing
@@ -119,3 +120,15 @@ def configure(app: Flask) -> None:
         app.config["SESSION_COOKIE_PATH"] = "/staff"
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = HttpsAwareSessions()
+
+
+class HttpsAwareSessions(SecureCookieSessionInterface):
+    """Mark the console's cookie Secure whenever the console is served over HTTPS.
+
+    A fixed SESSION_COOKIE_SECURE=True would break logging in over plain http on localhost; behind
+    a TLS-terminating proxy, set FAQBOT_TRUSTED_PROXIES so X-Forwarded-Proto says https.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure

@@ -117,7 +117,16 @@ def test_session_cookie_is_signed_scoped_and_http_only(staff_app):
     response = client.get("/staff/login")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "Path=/staff" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http on localhost must still log in
     assert staff_app.secret_key and staff_app.secret_key != TOKEN
+
+
+def test_session_cookie_is_secure_over_https(tmp_path):
+    direct = make_app(tmp_path).test_client()
+    assert "Secure" in direct.get("/staff/login", base_url="https://clinic.example").headers["Set-Cookie"]
+    behind = make_app(tmp_path, TRUSTED_PROXIES=1).test_client()  # TLS ends at the proxy
+    response = behind.get("/staff/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"})
+    assert "Secure" in response.headers["Set-Cookie"]
 
 
 def test_secret_key_is_the_same_in_every_worker(tmp_path):
