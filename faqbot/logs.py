@@ -12,9 +12,19 @@ ACCESS = "faqbot.access"
 class JsonFormatter(logging.Formatter):
     """Format a record as one line of JSON: time, level, logger, then its fields or message."""
 
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+    def timestamp(self, created: float) -> str:
+        """Return the UTC time to the millisecond, formatting the date and time once a second."""
+        second, text = self._second
+        if int(created) != second:
+            second = int(created)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second, text  # one assignment: threads see the old pair or the new
+        return f"{text}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        data = {"ts": f"{ts}.{int(record.msecs):03d}Z", "level": record.levelname.lower(), "logger": record.name}
+        data = {"ts": self.timestamp(record.created), "level": record.levelname.lower(), "logger": record.name}
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             data.update(fields)
@@ -35,6 +45,14 @@ class StderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, _value):
         pass
+
+
+def log_fields(logger: logging.Logger, fields: dict) -> None:
+    """Log one INFO record carrying fields: logger.info(...) without the lookup of the calling line,
+    which an access line never shows and which costs a walk up the stack on every request."""
+    if logger.isEnabledFor(logging.INFO):
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, "(unknown file)", 0, "request", None, None,
+                                        extra={"fields": fields}))
 
 
 def access_logger() -> logging.Logger:

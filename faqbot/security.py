@@ -227,49 +227,57 @@ def has_lone_surrogate(value) -> bool:
 def finish_request(response):
     """Add the security headers and the request id, then write the access log line."""
     headers, config = response.headers, current_app.config
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    if "Content-Security-Policy" not in headers:
+    # One pass over the headers the view set; the ones below are only added where missing.
+    present = {name.lower() for name in headers.keys()}
+    path, method = request.path, request.method
+    api = path.startswith("/api/")
+    add = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer")]
+    if "content-security-policy" not in present:
         if response.mimetype == "text/html":
-            headers["Content-Security-Policy"] = config["CONTENT_SECURITY_POLICY"] or DEFAULT_CSP
-            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        elif request.path.startswith("/api/"):
-            headers["Content-Security-Policy"] = API_CSP
-    if request.path.startswith("/api/") and request.method in BODY_METHODS:
-        headers.setdefault("Cache-Control", "no-store")  # replies are one visitor's conversation
+            add += [("Content-Security-Policy", config["CONTENT_SECURITY_POLICY"] or DEFAULT_CSP),
+                    ("X-Frame-Options", "SAMEORIGIN")]
+        elif api:
+            add.append(("Content-Security-Policy", API_CSP))
+    if api and method in BODY_METHODS:
+        add.append(("Cache-Control", "no-store"))  # replies are one visitor's conversation
     limit = g.get("rate_limit")
     if limit is not None:  # set by RateLimits.check on the limited endpoints
         item, window = limit
-        headers["X-RateLimit-Limit"] = str(item.amount)
-        headers["X-RateLimit-Remaining"] = str(window.remaining)
-        headers["X-RateLimit-Reset"] = str(int(window.reset_time + 1))
-    if "Access-Control-Allow-Origin" in headers:
+        add += [("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(window.remaining)),
+                ("X-RateLimit-Reset", str(int(window.reset_time + 1)))]
+    if "access-control-allow-origin" in present:
         # A widget on another origin may only read these if told so: it shows the wait, support asks the id.
-        headers.setdefault("Access-Control-Expose-Headers", "Retry-After, X-Request-ID")
-    if request.is_secure and config["HSTS_MAX_AGE"]:
-        headers.setdefault("Strict-Transport-Security", f"max-age={int(config['HSTS_MAX_AGE'])}")
+        add.append(("Access-Control-Expose-Headers", "Retry-After, X-Request-ID"))
+    if config["HSTS_MAX_AGE"] and request.is_secure:
+        add.append(("Strict-Transport-Security", f"max-age={int(config['HSTS_MAX_AGE'])}"))
+    for name, value in add:
+        if name.lower() not in present:
+            headers.add(name, value)
     request_id = g.get("request_id") or secrets.token_hex(16)
-    headers["X-Request-ID"] = request_id
+    if "x-request-id" in present:
+        headers["X-Request-ID"] = request_id
+    else:
+        headers.add("X-Request-ID", request_id)
     logger = current_app.extensions.get("faqbot.access_log")
     if logger is not None:
-        logger.info("request", extra={"fields": access_fields(response, request_id)})
+        logs.log_fields(logger, access_fields(response, request_id, path, method))
     return response
 
 
-def access_fields(response, request_id: str) -> dict:
+def access_fields(response, request_id: str, path: str, method: str) -> dict:
     """Describe a finished request for the access log: never a header, a query string or a body."""
     rule = request.url_rule
     started = g.get("started")
     fields = {
         "request_id": request_id,
-        "method": request.method,
+        "method": method,
         "route": rule.rule if rule else None,
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
         "answer_type": g.get("answer_type"),
     }
     if rule is None:
-        fields["path"] = request.path[:200]  # unmatched paths are probes worth seeing; no query string
+        fields["path"] = path[:200]  # unmatched paths are probes worth seeing; no query string
     if current_app.config["LOG_MESSAGES"] and request.endpoint == "api.chat":
         data = request.get_json(silent=True)
         message = data.get("message") if isinstance(data, dict) else None

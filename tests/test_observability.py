@@ -74,6 +74,26 @@ def test_access_log_writes_to_the_current_stderr(capsys):
     assert json.loads(line)["status"] == 200
 
 
+def test_access_line_time_is_utc_to_the_millisecond():
+    formatter = logs.JsonFormatter()
+    for created, ts in ((1700000000.9996, "2023-11-14T22:13:20.999Z"), (1700000001.5, "2023-11-14T22:13:21.500Z"),
+                        (1700000000.25, "2023-11-14T22:13:20.250Z")):  # back to a second already formatted
+        record = logging.LogRecord(logs.ACCESS, logging.INFO, "", 0, "request", None, None)
+        record.created = created
+        assert json.loads(formatter.format(record))["ts"] == ts
+
+
+def test_log_fields_respects_the_level(access_log):
+    logger = logs.access_logger()
+    logs.log_fields(logger, {"status": 204})
+    logger.setLevel(logging.WARNING)
+    try:
+        logs.log_fields(logger, {"status": 500})
+    finally:
+        logger.setLevel(logging.INFO)
+    assert [r.fields for r in access_log] == [{"status": 204}]
+
+
 # --- readiness ---------------------------------------------------------------------------------
 
 def test_readyz_reports_index_and_database(app, client):
