@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import importlib.abc
+import itertools
 import re
 import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Iterable, Sequence
+
+import numpy as np
 
 
 class _HideScipyStats(importlib.abc.MetaPathFinder):
@@ -71,6 +75,42 @@ def normalise(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Split normalised text into word tokens, dropping possessive 's."""
     return TOKEN.findall(POSSESSIVE.sub("", normalise(text)))
+
+
+# Indexing tokenises a block of texts at once: joined with a NUL between them, folded and
+# stripped of possessives as tokenize() does, then every byte that cannot be in a token (or be
+# the NUL) made a space, so bytes.split() gives runs of [a-z0-9'], "pieces". A piece without an
+# apostrophe is exactly one token; one with (rare) is split by the token pattern itself.
+_PIECE_BYTES = set(b"0123456789abcdefghijklmnopqrstuvwxyz'\x00")
+_PIECES = bytes(c if c in _PIECE_BYTES else 32 for c in range(256))
+TOKEN_BYTES = re.compile(rb"[a-z0-9]+(?:'[a-z]+)?")
+_SEPARATOR = b"\x00"
+
+
+def pieces(texts: list[str]) -> list[bytes]:
+    """Split texts into pieces, with b"\\x00" between one text's and the next's."""
+    # A NUL is no token character, exactly like the space it is replaced by, so that the only
+    # NULs left are the separators.
+    folded = [(t.lower() if t.isascii() else normalise(t)).replace("\x00", " ") for t in texts]
+    return POSSESSIVE.sub("", " \x00 ".join(folded)).encode("utf-8").translate(_PIECES).split()
+
+
+def _ragged(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Indices starts[0], starts[0]+1, ... (counts[0] of them), then starts[1], ... as one array."""
+    before = np.cumsum(counts) - counts
+    return np.repeat(starts - before, counts) + np.arange(int(counts.sum()))
+
+
+@dataclass
+class Batch:
+    """Many token sequences analysed at once (Analyzer.analyze_batch)."""
+
+    terms: list[str]  # the distinct terms, numbered as in term_ids
+    term_ids: np.ndarray  # int32: every term the sequences gave (their order within a sequence is not kept)
+    seqs: np.ndarray  # int32: the sequence each of term_ids came from
+    words: list[str]  # the distinct tokens, numbered as in word_ids
+    word_ids: np.ndarray  # int32: every token of the texts, in order
+    lengths: np.ndarray  # int64: how many tokens each text has, in order
 
 
 @dataclass(frozen=True)
@@ -143,7 +183,7 @@ class Analyzer:
         return out
 
     def analyze_tokens(self, tokens: list[str]) -> list[str]:
-        """Analyse already tokenised text into index terms (the fast path for indexing)."""
+        """Analyse already tokenised text into index terms."""
         out: list[str] = []
         first, info = self._first, self._tokens
         i, n = 0, len(tokens)
@@ -160,9 +200,178 @@ class Analyzer:
             i += 1
         return out
 
+    def token_terms(self, token: str) -> tuple[str, ...]:
+        """The terms one token gives where no longer phrase covers it: a one-word rule's target, its stem, or nothing."""
+        stem, kept = self._token(token)
+        target = self.rules.get((stem,)) if stem in self._first else None
+        return target if target is not None else (stem,) if kept else ()
+
+    def _phrase_at(self, stems: list[str], ids: np.ndarray, i: int, end: int) -> tuple[int, tuple[str, ...]] | None:
+        """Return (length, target) of the longest rule of two or more words at ids[i], ending by end."""
+        for n in range(min(self._first[stems[ids[i]]], end - i), 1, -1):
+            target = self.rules.get(tuple(stems[w] for w in ids[i : i + n].tolist()))
+            if target is not None:
+                return n, target
+        return None
+
+    def analyze_batch(self, sequences: Iterable[Sequence[str]], chunk: int = 8192) -> Batch:
+        """Analyse many sequences of texts: each as analyze(" ".join(texts)) would, all at once.
+
+        The fast path for indexing a large library. Blocks of texts are tokenised together,
+        each distinct token is analysed once, and the terms are gathered with numpy from the
+        tokens' terms; only where a rule of two or more words may start does Python look at
+        the tokens in order. A phrase may run from one text into the next of its sequence,
+        never into the next sequence.
+        """
+        tables = _BatchTables(self)
+        term_parts, seq_parts, word_parts, length_parts = [], [], [], []
+        done = 0
+        sequences = iter(sequences)
+        while block := list(itertools.islice(sequences, chunk)):
+            texts = [t for seq in block for t in seq]
+            ids, token_text = tables.tokens(pieces(texts))
+            length_parts.append(np.bincount(token_text, minlength=len(texts)))
+            word_parts.append(ids)
+            pos_seq = np.repeat(np.arange(done, done + len(block), dtype=np.int32), [len(seq) for seq in block])[token_text]
+            del token_text
+            starts = np.flatnonzero(tables.phrase[ids])
+            if len(starts):
+                ends = np.cumsum(np.bincount(pos_seq - done, minlength=len(block)))
+                alive = np.ones(len(ids), bool)
+                extra_terms: list[int] = []
+                extra_seqs: list[int] = []
+                until = 0
+                for i, seq in zip(starts.tolist(), pos_seq[starts].tolist()):
+                    if i < until:  # inside a phrase already matched
+                        continue
+                    found = self._phrase_at(tables.stems, ids, i, int(ends[seq - done]))
+                    if found is not None:
+                        n, target = found
+                        alive[i : i + n] = False
+                        until = i + n
+                        extra_terms.extend(tables.term(t) for t in target)
+                        extra_seqs.extend([seq] * len(target))
+                term_parts.append(np.array(extra_terms, np.int32))
+                seq_parts.append(np.array(extra_seqs, np.int32))
+                if until:  # a phrase matched: its words give no terms of their own
+                    ids, pos_seq = ids[alive], pos_seq[alive]
+            # Each remaining token gives its own terms: its first (or none) for all, then the
+            # rest for the few tokens a one-word rule expands into several terms.
+            first = tables.first_term[ids]
+            kept = first >= 0
+            term_parts.append(first[kept])
+            seq_parts.append(pos_seq[kept])
+            several = np.flatnonzero(tables.several[ids])
+            if len(several):
+                which = ids[several]
+                more = tables.n_terms[which] - 1
+                term_parts.append(tables.outs[_ragged(tables.out_start[which] + 1, more)])
+                seq_parts.append(np.repeat(pos_seq[several], more))
+            done += len(block)
+
+        def joined(parts: list[np.ndarray], dtype=np.int32) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
+
+        term_ids = joined(term_parts)
+        names = list(tables.terms)
+        used = np.bincount(term_ids, minlength=len(names)) > 0
+        if not used.all():  # terms every occurrence of which a phrase took over
+            term_ids = (np.cumsum(used) - 1).astype(np.int32)[term_ids]
+            names = [t for t, u in zip(names, used) if u]
+        return Batch(names, term_ids, joined(seq_parts), tables.words, joined(word_parts),
+                     joined(length_parts, np.int64))
+
     def analyze(self, text: str) -> list[str]:
         """Analyse text into index terms."""
         return self.analyze_tokens(tokenize(text))
+
+
+class _BatchTables:
+    """What analyze_batch knows of every piece and token it has met, the per-token part as numpy arrays."""
+
+    PLACEHOLDER = 1 << 40  # above every code: marks a piece met for the first time
+
+    def __init__(self, analyzer: Analyzer):
+        self.analyzer = analyzer
+        # A piece's code: the number of its one token, -1 for the separator, or -2 - k for the
+        # k-th piece that is not one token ("'", "ab'cd'ef"): expansions[k] are its tokens.
+        self.codes: dict[bytes, int] = {_SEPARATOR: -1}
+        self.expansions: list[list[int]] = []
+        self.numbers: dict[bytes, int] = {}  # token -> its number
+        self.words: list[str] = []
+        self.stems: list[str] = []
+        self.terms: dict[str, int] = {}
+        self._new: list[tuple[list[int], bool]] = []  # tokens met since _arrays(): their terms, phrase start?
+        self.outs = np.empty(0, np.int32)  # every token's terms, one after the other
+        self.out_start = np.empty(0, np.int64)  # per token: where its terms start in outs
+        self.n_terms = np.empty(0, np.int64)  # per token: how many terms it gives
+        self.first_term = np.empty(0, np.int32)  # per token: its first term, or -1 for none
+        self.several = np.empty(0, bool)  # per token: gives two or more terms
+        self.phrase = np.empty(0, bool)  # per token: a phrase rule may start at it
+
+    def term(self, term: str) -> int:
+        return self.terms.setdefault(term, len(self.terms))
+
+    def _token(self, token: bytes) -> int:
+        number = self.numbers.get(token)
+        if number is None:
+            number = self.numbers[token] = len(self.words)
+            word = token.decode("ascii")
+            stem = self.analyzer._token(word)[0]
+            self.words.append(word)
+            self.stems.append(stem)
+            self._new.append(([self.term(t) for t in self.analyzer.token_terms(word)],
+                              self.analyzer._first.get(stem, 0) > 1))
+        return number
+
+    def _code(self, piece: bytes) -> int:
+        tokens = TOKEN_BYTES.findall(piece) if b"'" in piece else [piece]
+        if len(tokens) == 1:
+            return self._token(tokens[0])
+        self.expansions.append([self._token(t) for t in tokens])
+        return -1 - len(self.expansions)
+
+    def _arrays(self) -> None:
+        """Append the tokens met since the last call to the per-token arrays."""
+        count = np.array([len(given) for given, _ in self._new], np.int64)
+        start = len(self.outs) + np.cumsum(count) - count
+        self.outs = np.concatenate([self.outs, np.array([t for given, _ in self._new for t in given], np.int32)])
+        first = np.full(len(count), -1, np.int32)
+        first[count > 0] = self.outs[start[count > 0]]
+        self.out_start = np.concatenate([self.out_start, start])
+        self.n_terms = np.concatenate([self.n_terms, count])
+        self.first_term = np.concatenate([self.first_term, first])
+        self.several = np.concatenate([self.several, count > 1])
+        self.phrase = np.concatenate([self.phrase, np.array([p for _, p in self._new], bool)])
+        self._new = []
+
+    def tokens(self, raw: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Number the tokens of a block's pieces; return them and the number of the text each is in."""
+        # One dictionary pass: a piece already met gives its code, a new one a placeholder.
+        codes = np.fromiter(map(self.codes.setdefault, raw, itertools.count(self.PLACEHOLDER)), np.int64,
+                            count=len(raw))
+        fresh = codes >= self.PLACEHOLDER
+        if fresh.any():
+            firsts = np.flatnonzero(codes == self.PLACEHOLDER + np.arange(len(raw)))
+            new_codes = np.array([self._code(raw[i]) for i in firsts.tolist()], np.int64)
+            for i, code in zip(firsts.tolist(), new_codes.tolist()):
+                self.codes[raw[i]] = code
+            codes[fresh] = new_codes[np.searchsorted(firsts, codes[fresh] - self.PLACEHOLDER)]
+            self._arrays()
+        separator = codes == -1
+        text = np.cumsum(separator)
+        several = codes < -1
+        if not several.any():  # every piece but the separators is one token
+            kept = ~separator
+            return codes[kept].astype(np.int32), text[kept]
+        sizes = np.array([len(e) for e in self.expansions], np.int64)
+        which = -2 - codes[several]
+        n = (~separator).astype(np.int64)
+        n[several] = sizes[which]
+        ids = np.repeat(codes, n)
+        flat = np.array([t for e in self.expansions for t in e], np.int64)
+        ids[np.repeat(several, n)] = flat[_ragged((np.cumsum(sizes) - sizes)[which], sizes[which])]
+        return ids.astype(np.int32), np.repeat(text, n)
 
 
 @lru_cache(maxsize=2)

@@ -7,7 +7,7 @@ rankings and scores against rank-bm25, which stays the reference implementation.
 """
 from __future__ import annotations
 
-import itertools
+import ctypes
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -17,7 +17,7 @@ from scipy.sparse import csr_matrix
 from . import scoring
 from .analysis import Analyzer, tokenize
 from .passages import Passage
-from .spelling import english_frequency
+from .spelling import english_words
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,39 @@ def keyness(vocabulary: Counter, analyzer: Analyzer) -> dict[str, float]:
     total = sum(vocabulary.values())
     counts: Counter = Counter()
     english: dict[str, float] = {}
-    for word, n in vocabulary.items():
+    for (word, n), freq in zip(vocabulary.items(), english_words().frequencies(list(vocabulary)).tolist()):
         for term in analyzer.analyze_tokens([word]):
             counts[term] += n
-            english[term] = max(english.get(term, 0.0), english_frequency(word))
-    for term in counts:
-        # The corpus may only use a rare form ("fixing"); everyday English uses "fix".
-        forms = (term + end for end in ("", "e", "s", "ed", "ing", "y"))
-        english[term] = max(english[term], *(english_frequency(f) for f in forms))
+            english[term] = max(english.get(term, 0.0), freq)
+    # The corpus may only use a rare form ("fixing"); everyday English uses "fix".
+    ends = ("", "e", "s", "ed", "ing", "y")
+    forms = english_words().frequencies([term + end for term in counts for end in ends]).reshape(-1, len(ends))
+    for term, best in zip(counts, forms.max(axis=1).tolist()):
+        english[term] = max(english[term], best)
     return {t: (n / total) / max(english[t], 1e-8) for t, n in counts.items()}
+
+
+def word_counts(words: list[str], ids: np.ndarray, positions: np.ndarray) -> Counter:
+    """Count words[ids[positions]], keyed in order of first occurrence (as Counter.update would)."""
+    chosen = ids[positions]
+    first = np.full(len(words), len(ids), np.int64)
+    np.minimum.at(first, chosen, positions)
+    n = np.bincount(chosen, minlength=len(words))
+    return Counter({words[w]: int(n[w]) for w in np.argsort(first, kind="stable")[: np.count_nonzero(n)].tolist()})
+
+
+def release_free_memory() -> None:
+    """Give the pages the C heap holds free back to the OS (glibc's malloc_trim; elsewhere nothing).
+
+    Building a large index allocates and frees a few hundred MB of numpy temporaries, and glibc
+    keeps much of it in the heap: at 100,000 passages about 90 MB that would stay in the
+    process's RSS, and in that of every worker forked from it.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return
+    trim(0)
 
 
 class Index:
@@ -62,52 +86,63 @@ class Index:
         self.analyzer = analyzer
         self.variant = variant
         self.variant_weight = variant_weight
-        # All passages' terms in one flat list, numbered by numpy: at 100,000 passages there
-        # are millions, too many for a Python loop or a Counter per passage.
-        flat: list[str] = []
-        doc_len = np.empty(len(passages))
-        article_words: Counter = Counter()
-        question_words: Counter = Counter()
-        for j, p in enumerate(passages):
-            words = tokenize(" ".join([p.doc_title, p.heading or "", p.text]))
-            asked = tokenize(" ".join(p.questions)) if p.questions else []
-            # Counted per passage so each token string dies here: keeping millions of
-            # them for one big count measured 360 MB at 100,000 passages.
-            article_words.update(words)
-            question_words.update(asked)
-            terms = analyzer.analyze_tokens(words + asked * variant_boost)
-            doc_len[j] = len(terms)
-            flat.extend(terms)
-        first: dict[str, int] = {}
-        # setdefault through map() numbers each term by its first position without a Python
-        # frame per term; a running count of first occurrences then makes the numbers dense
-        # (no sort: this is six million terms at 100,000 passages).
-        positions = np.fromiter(map(first.setdefault, flat, itertools.count()), np.int64, count=len(flat))
-        is_first = positions == np.arange(len(flat))
-        ids = (np.cumsum(is_first) - 1)[positions]
-        self.terms: dict[str, int] = {flat[int(i)]: k for k, i in enumerate(np.flatnonzero(is_first))}
-        del flat, positions, first, is_first
-        docs = np.repeat(np.arange(len(passages), dtype=np.int32), doc_len.astype(np.int64))
-        # scipy sums the duplicate (term, passage) pairs into term frequencies in C.
-        tf = csr_matrix((np.ones(len(ids), np.float64), (ids, docs)), shape=(len(self.terms), len(passages)))
+        # Each passage is its title, heading and text, then its visitor questions variant_boost
+        # times; the analyzer takes them all at once (at 100,000 passages there are six million
+        # tokens, too many for a Python loop over them).
+        asks = [" ".join(p.questions) if p.questions else None for p in passages]
+        boost = max(variant_boost, 0)
+        batch = analyzer.analyze_batch(
+            (" ".join([p.doc_title, p.heading or "", p.text]),) + ((q,) * boost if q else ())
+            for p, q in zip(passages, asks))
+        term_ids, seqs, words, word_ids = batch.term_ids, batch.seqs, batch.words, batch.word_ids
+        # How many tokens each passage's text has, and its visitor questions (once).
+        texts_per = np.array([1 + (boost if q else 0) for q in asks], np.int64)
+        first_text = np.cumsum(texts_per) - texts_per
+        article_len = batch.lengths[first_text]
+        asked_len = np.zeros(len(passages), np.int64)
+        has_asked = texts_per > 1
+        asked_len[has_asked] = batch.lengths[first_text[has_asked] + 1]
+        n_docs, n_terms = len(passages), len(batch.terms)
+        self.terms: dict[str, int] = {t: i for i, t in enumerate(batch.terms)}
+        del batch
+        doc_len = np.bincount(seqs, minlength=n_docs).astype(np.float64)
+        # scipy sums the duplicate (term, passage) pairs into term frequencies in C; the passages
+        # come in order, so each row's passages are sorted already (postings() binary-searches them).
+        tf = csr_matrix((np.ones(len(term_ids)), (term_ids, seqs)), shape=(n_terms, n_docs))
+        del term_ids, seqs
         tf.sum_duplicates()
-        rows_np = np.repeat(np.arange(len(self.terms)), np.diff(tf.indptr))
         self.df = np.diff(tf.indptr).astype(np.float64)
-        self.idf_values = kind.idf(self.df, len(passages), self.params)
-        norm = scoring.length_norm(doc_len, self.params) if doc_len.any() else np.ones(len(passages))
-        tf.data = self.idf_values[rows_np] * kind.tf(tf.data, norm[tf.indices], self.params)
+        self.idf_values = kind.idf(self.df, n_docs, self.params)
+        norm = scoring.length_norm(doc_len, self.params) if doc_len.any() else np.ones(n_docs)
+        rows = np.repeat(np.arange(n_terms, dtype=np.int32), np.diff(tf.indptr))
+        tf.data = self.idf_values[rows] * kind.tf(tf.data, norm[tf.indices], self.params)
+        del rows, norm
         self.matrix = tf  # now each stored value is that term's BM25 score in that passage
-        self.matrix.sort_indices()  # postings() binary-searches each row
+        self.matrix.sort_indices()  # already sorted (checked): postings() binary-searches each row
         self.absent = self.idf_values * kind.absent(self.params)  # what rank-bm25 adds for a missing term
         self.max_idf = float(self.idf_values.max()) if len(self.idf_values) else 1.0
-        # Surface words the speller may correct towards, with their frequencies.
+        # Surface words the speller may correct towards, with their frequencies: a passage's
+        # first article_len tokens are its text's, the next asked_len its visitor questions'.
+        lens = article_len + asked_len * boost
+        offset = np.arange(len(word_ids)) - np.repeat(np.cumsum(lens) - lens, lens)
+        in_article = offset < np.repeat(article_len, lens)
+        article_words = word_counts(words, word_ids, np.flatnonzero(in_article))
+        if boost and asked_len.any():
+            in_asked = ~in_article & (offset < np.repeat(article_len + asked_len, lens))
+            question_words = word_counts(words, word_ids, np.flatnonzero(in_asked))
+        else:  # not indexed, still words the visitors use
+            question_words = Counter(t for q in asks if q for t in tokenize(q))
+        del words, word_ids, offset, in_article
         self.vocabulary = article_words + question_words
         # From the articles alone: our own visitor questions would make "recommend" look topical.
         self.keyness = keyness(article_words, analyzer)
-        self.variants = [[frozenset(analyzer.analyze(q)) for q in p.questions] for p in passages]
+        # Only the passages that have visitor questions, by passage number.
+        self.variants = {i: [frozenset(analyzer.analyze(q)) for q in p.questions]
+                         for i, p in enumerate(passages) if p.questions}
         self._by_doc: dict[str, list[Passage]] = {}
         for p in passages:
             self._by_doc.setdefault(p.doc_id, []).append(p)
+        release_free_memory()
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -155,7 +190,7 @@ class Index:
         """IDF-weighted Jaccard between the query and passage i's closest visitor question."""
         query = {t for t, w in weights.items() if w >= 1.0}  # the question's own terms only
         best = 0.0
-        for terms in self.variants[i]:
+        for terms in self.variants.get(i, ()):
             union = sum(self.idf(t) for t in query | terms)
             if union:
                 best = max(best, sum(self.idf(t) for t in query & terms) / union)

@@ -67,3 +67,37 @@ def test_nltk_is_imported_without_scipy_stats():
             "assert SnowballStemmer.__module__ == 'nltk.stem.snowball'; "
             "import scipy.stats, nltk; assert nltk.stem.SnowballStemmer is SnowballStemmer")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batch_analysis_gives_what_analyze_gives():
+    import random
+
+    a = default_analyzer()
+    pool = ("pins and needles hurt my I bad back firm pressure range of motion nerve pain pinched blood flow "
+            "rheumatoid arthritis pulled muscle sore Knee's IT'S don't ab'cd'ef x'y3 ' '' café Pétrissage’s "
+            "naïve a\x00b it's_ — ß ﬁne Ⅻ ² \t 's O'Neil's massage relaxing stress the a is").split(" ")
+    rng = random.Random(3)
+    sequences = [tuple(" ".join(rng.choice(pool) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 3)))
+                 for _ in range(500)]
+    for analyzer in (a, Analyzer({"a"}, [("pain", "ache"), ("bad back", "lower back"), ("back pain", "")])):
+        batch = analyzer.analyze_batch(sequences, chunk=7)  # blocks end mid-way through phrases, too
+        got = [Counter() for _ in sequences]
+        for term, seq in zip(batch.term_ids.tolist(), batch.seqs.tolist()):
+            got[seq][batch.terms[term]] += 1
+        assert got == [Counter(analyzer.analyze(" ".join(seq))) for seq in sequences]
+        texts = [text for seq in sequences for text in seq]
+        assert [batch.words[i] for i in batch.word_ids.tolist()] == [w for text in texts for w in tokenize(text)]
+        assert batch.lengths.tolist() == [len(tokenize(text)) for text in texts]
+
+
+def test_compact_english_word_list_answers_as_pyspellchecker_does():
+    from spellchecker import SpellChecker
+
+    from faqbot.spelling import english_frequency, english_words
+
+    reference = SpellChecker(distance=1).word_frequency
+    sample = list(reference.dictionary)[::97] + ["knee", "Knee", "siatica", "zzzzq", ""]
+    for word in sample:
+        assert (word in english_words()) == (word in reference)
+        assert english_frequency(word) == reference.dictionary.get(word, 0) / reference.total_words
+    assert english_words().frequencies(sample).tolist() == [english_frequency(w) for w in sample]

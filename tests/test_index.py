@@ -56,3 +56,16 @@ def test_builds_the_shipped_corpus_quickly(bot):
     started = time.perf_counter()
     Index(bot.index.passages, bot.analyzer)
     assert time.perf_counter() - started < 1.0
+
+
+def test_vocabulary_counts_article_words_then_visitor_question_words_once(bot):
+    from collections import Counter
+
+    from faqbot.analysis import tokenize
+
+    passages = bot.index.passages
+    articles = Counter(w for p in passages for w in tokenize(" ".join([p.doc_title, p.heading or "", p.text])))
+    questions = Counter(w for p in passages for w in tokenize(" ".join(p.questions)))
+    for boost in (0, 2):
+        index = Index(passages, bot.analyzer, variant_boost=boost)
+        assert list(index.vocabulary.items()) == list((articles + questions).items())
