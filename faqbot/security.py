@@ -67,7 +67,9 @@ def init_limiter(app: Flask) -> RateLimits | None:
     # more than the counting itself, so the few limits here are parsed once and counted through
     # its strategy; its automatic check is told every request is exempt, since no route or
     # default limits of its own are declared.
-    limiter = Limiter(client_key, app=app, headers_enabled=False)
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    limiter = Limiter(client_key, app=app, headers_enabled=False,
+                      storage_uri=SweptMemoryStorage.URI if uri == "memory://" else None)
     limiter.request_filter(lambda: True)
     limits = RateLimits(limiter, bool(app.config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED")))
     for endpoint, key in LIMITED:
@@ -93,7 +95,7 @@ class RateLimits:
 
     def __init__(self, limiter: Limiter, fallback: bool):
         self.limiter, self.fallback_enabled = limiter, fallback
-        self.local = type(limiter.limiter)(MemoryStorage())  # the same strategy, in this worker
+        self.local = type(limiter.limiter)(SweptMemoryStorage())  # the same strategy, in this worker
         self.failed_until = 0.0
 
     def call(self, method: str, item: RateLimitItem, *identifiers: str, fallback: bool | None = None):
@@ -131,6 +133,31 @@ class RateLimits:
                 raise TooManyRequests(retry_after=seconds_until(g.rate_limit[1].reset_time))
         # The X-RateLimit-* headers describe the shortest window, as flask-limiter's own do.
         g.rate_limit = items[0], self.call("get_window_stats", items[0], key, scope)
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-memory storage ("memory://"), its expired keys swept every few seconds on the request path.
+
+    MemoryStorage starts a new thread 10 ms after a write to sweep expired keys, so under load a
+    worker starts a thread every few requests and scans every key each time. The counting is the
+    parent's; only the sweep moves. (It overrides the parent's private __schedule_expiry, so
+    tests/test_security.py checks that no thread is started: a limits upgrade that renames it
+    fails there, not in production.)
+    """
+
+    STORAGE_SCHEME = ["faqbot-memory"]
+    URI = "faqbot-memory://"
+    SWEEP_EVERY = 5.0  # seconds
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now >= self.next_sweep:
+            self.next_sweep = now + self.SWEEP_EVERY
+            self._MemoryStorage__expire_events()
 
 
 def seconds_until(reset: float) -> int:

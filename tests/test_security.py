@@ -81,6 +81,28 @@ def test_without_the_fallback_an_unreachable_limit_store_is_an_error(tmp_path):
     assert_error_shape(chat(client), 500, "internal_error")
 
 
+def test_in_memory_limits_start_no_threads_and_sweep_expired_keys(tmp_path):
+    import threading
+    import time
+
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1000/minute")
+    limits = app.extensions["faqbot.limiter"]
+    storage = limits.limiter.limiter.storage
+    assert isinstance(storage, security.SweptMemoryStorage)
+    client = app.test_client()
+    chat(client)
+    time.sleep(0.05)  # timers started while the app was built have finished
+    before = threading.active_count()
+    for _ in range(5):
+        time.sleep(0.02)  # past the 10 ms after which limits' own MemoryStorage starts a sweeping thread
+        chat(client)
+    assert threading.active_count() == before
+    storage.expirations = {key: 0.0 for key in storage.expirations}  # every window over
+    storage.next_sweep = 0.0
+    chat(client)
+    assert len(storage.storage) == 1  # the old windows are gone, the new request's is counted
+
+
 def test_forwarded_for_is_ignored_unless_proxies_are_trusted(tmp_path):
     client = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1/minute").test_client()
     assert chat(client, headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
