@@ -87,12 +87,25 @@ TOKEN_BYTES = re.compile(rb"[a-z0-9]+(?:'[a-z]+)?")
 _SEPARATOR = b"\x00"
 
 
-def pieces(texts: list[str]) -> list[bytes]:
-    """Split texts into pieces, with b"\\x00" between one text's and the next's."""
+def pieces(texts: list[str], folded: dict[str, str] | None = None) -> list[bytes]:
+    """Split texts into pieces, with b"\\x00" between one text's and the next's.
+
+    folded caches the normalised form of non-ASCII words between calls.
+    """
+    folded = {} if folded is None else folded
+
+    def fold(text: str) -> str:
+        if text.isascii():
+            return text.lower()
+        # Word by word, so a curly quote does not send the whole text through the per-character
+        # path: whitespace separates tokens before and after normalising alike.
+        return " ".join([w.lower() if w.isascii() else folded.get(w) or folded.setdefault(w, normalise(w))
+                         for w in text.split()])
+
     # A NUL is no token character, exactly like the space it is replaced by, so that the only
     # NULs left are the separators.
-    folded = [(t.lower() if t.isascii() else normalise(t)).replace("\x00", " ") for t in texts]
-    return POSSESSIVE.sub("", " \x00 ".join(folded)).encode("utf-8").translate(_PIECES).split()
+    joined = " \x00 ".join([fold(t).replace("\x00", " ") for t in texts])
+    return POSSESSIVE.sub("", joined).encode("utf-8", "replace").translate(_PIECES).split()
 
 
 def _ragged(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -224,12 +237,13 @@ class Analyzer:
         never into the next sequence.
         """
         tables = _BatchTables(self)
+        folded: dict[str, str] = {}
         term_parts, seq_parts, word_parts, length_parts = [], [], [], []
         done = 0
         sequences = iter(sequences)
         while block := list(itertools.islice(sequences, chunk)):
             texts = [t for seq in block for t in seq]
-            ids, token_text = tables.tokens(pieces(texts))
+            ids, token_text = tables.tokens(pieces(texts, folded))
             length_parts.append(np.bincount(token_text, minlength=len(texts)))
             word_parts.append(ids)
             pos_seq = np.repeat(np.arange(done, done + len(block), dtype=np.int32), [len(seq) for seq in block])[token_text]
