@@ -1,11 +1,30 @@
 """Compose the reply: a short answer from the best sentences, and follow-up suggestions."""
 from __future__ import annotations
 
+import weakref
+
 from .analysis import Analyzer
 from .index import Hit, Index
 from .passages import sentences
 
 SHORT_SENTENCE = 14  # words; a shorter best sentence gets its neighbour for context
+CACHED_SENTENCES = 4096  # per analyzer; a few hundred KB
+# analyzer -> sentence -> its terms. Answers come from a few popular passages, so their sentences
+# are analysed once, not on every answer; an analyzer replaced by a reindex takes its cache with it.
+_terms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def sentence_terms(analyzer: Analyzer, sentence: str) -> frozenset[str]:
+    """Return the set of a sentence's index terms, remembered per analyzer."""
+    cache = _terms.get(analyzer)
+    if cache is None:
+        cache = _terms[analyzer] = {}
+    terms = cache.get(sentence)
+    if terms is None:
+        if len(cache) >= CACHED_SENTENCES:
+            cache.clear()
+        terms = cache[sentence] = frozenset(analyzer.analyze(sentence))
+    return terms
 
 
 def best_sentences(hit: Hit, index: Index, analyzer: Analyzer, limit: int = 2) -> str:
@@ -14,7 +33,7 @@ def best_sentences(hit: Hit, index: Index, analyzer: Analyzer, limit: int = 2) -
     weights = {t: index.idf(t) * s for t, s in hit.contributions.items()}
 
     def score(s: str) -> float:
-        return sum(weights.get(t, 0.0) for t in set(analyzer.analyze(s)))
+        return sum(weights.get(t, 0.0) for t in sentence_terms(analyzer, s))
 
     scores = [score(s) for s in sents]
     best = max(range(len(sents)), key=lambda i: (scores[i], -i))

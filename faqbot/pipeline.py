@@ -131,9 +131,8 @@ class Bot:
         topic = clinic_topic(question)
         found = self.index.search(weights, k=s.TOP_K)  # traced even when a clinic topic wins
         hits = found if topic is None else []
-        trace.hits = [
-            {**passage_json(h), "contributions": h.contributions} for h in found
-        ]
+        described = [passage_json(h) for h in found]  # once, for the trace and the reply alike
+        trace.hits = [{**d, "contributions": h.contributions} for d, h in zip(described, found)]
         trace.confidence = self.confidence(weights, hits[0]) if hits else 0.0
         if topic is not None or not hits or trace.confidence < s.CONFIDENCE_THRESHOLD:
             trace.rule = f"clinic topic: {topic.name}" if topic else None
@@ -147,7 +146,7 @@ class Bot:
         if caution:
             answer = f"{caution}\n\n{answer}"
         return Reply(
-            "answer", answer, [passage_json(h) for h in hits], s.DISCLAIMER,
+            "answer", answer, described, s.DISCLAIMER,
             compose.suggestions(hits, self.index, question, fallback=s.STARTERS),
             caution=caution, confidence=trace.confidence, weights=weights,
             top_passage=top.passage.id, trace=trace,

@@ -110,3 +110,14 @@ def test_a_red_flag_told_over_two_turns_is_urgent(bot):
     assert bot.reply("it's hot and swollen", history).type == "urgent"
     back = [Turn("1", "my back is sore", "answer", {})]
     assert bot.reply("it's been like that for weeks, will massage help?", back).type != "urgent"
+
+
+def test_answer_sentences_are_analysed_once_and_the_reply_matches_the_trace(bot):
+    from faqbot import compose
+
+    first = bot.reply("Can remedial massage help with sciatica?")
+    sentence = next(iter(compose._terms[bot.analyzer]))
+    assert compose.sentence_terms(bot.analyzer, sentence) == frozenset(bot.analyzer.analyze(sentence))
+    again = bot.reply("Can remedial massage help with sciatica?")
+    assert again.answer == first.answer and again.passages == first.passages
+    assert [{k: v for k, v in h.items() if k != "contributions"} for h in first.trace.hits] == first.passages
