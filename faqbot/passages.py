@@ -1,6 +1,7 @@
 """Split documents into sentence-bounded, answer-sized passages under their headings."""
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,11 +26,19 @@ class Passage:
     heading: str | None
     text: str
     questions: tuple[str, ...] = ()
-    sentences: tuple[str, ...] = ()  # split once at indexing, not on every reply
+    # Where each sentence of text ends: split once at indexing, not on every reply, and kept as
+    # offsets rather than a second copy of the text (45 MB at 100,000 passages).
+    breaks: tuple[int, ...] = ()
 
     @property
     def words(self) -> int:
         return len(self.text.split())
+
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        """The text's sentences as split at indexing (none when it was not split)."""
+        starts = (0, *(end + 1 for end in self.breaks[:-1]))  # text joins them with one space
+        return tuple(self.text[start:end] for start, end in zip(starts, self.breaks))
 
 
 @lru_cache(maxsize=1)
@@ -84,9 +93,14 @@ def split_document(doc: Document) -> list[Passage]:
                 continue
         merged.append(unit)
     return [
-        Passage(f"{doc.id}#{n}", doc.id, doc.title, h, " ".join(sents), qs, tuple(sents))
+        Passage(f"{doc.id}#{n}", doc.id, doc.title, h, " ".join(sents), qs, sentence_ends(sents))
         for n, (h, sents, qs) in enumerate(merged, start=1)
     ]
+
+
+def sentence_ends(sents: list[str]) -> tuple[int, ...]:
+    """Where each sentence ends in " ".join(sents)."""
+    return tuple(itertools.accumulate(len(s) + (i > 0) for i, s in enumerate(sents)))
 
 
 def split_corpus(docs: list[Document]) -> list[Passage]:

@@ -47,3 +47,10 @@ def test_shipped_corpus_passages_are_answer_sized():
     sizes = sorted(p.words for p in passages)
     assert sizes[-1] <= MAX_WORDS and sizes[len(sizes) // 2] >= 40
     assert len({p.id for p in passages}) == len(passages)
+
+
+def test_passages_keep_their_sentences_as_offsets_into_the_text():
+    passages = split_document(doc(Block("text", "First one here. Second, with e.g. an abbreviation. Third!")))
+    assert passages[0].sentences == ("First one here.", "Second, with e.g. an abbreviation.", "Third!")
+    docs, _ = load_corpus("corpus")
+    assert all(" ".join(p.sentences) == p.text and p.sentences for p in split_corpus(docs))
