@@ -89,6 +89,8 @@ def test_in_memory_limits_start_no_threads_and_sweep_expired_keys(tmp_path):
     limits = app.extensions["faqbot.limiter"]
     storage = limits.limiter.limiter.storage
     assert isinstance(storage, security.SweptMemoryStorage)
+    hooks = [*app.before_request_funcs[None], *app.after_request_funcs[None], *app.teardown_request_funcs.get(None, [])]
+    assert not any("flask_limiter" in repr(hook) for hook in hooks)  # its per-request machinery stays off
     client = app.test_client()
     chat(client)
     time.sleep(0.05)  # timers started while the app was built have finished
