@@ -141,7 +141,8 @@ def compile_rule(entry: dict, level: str) -> Rule:
     unless = entry.get("unless")
     return Rule(
         name=entry["name"],
-        patterns=tuple(re.compile(p.replace("'", "")) for p in entry["patterns"]),
+        # Patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself" in "skill".
+        patterns=tuple(re.compile(r"(?<!\w)(?:" + p.replace("'", "") + ")") for p in entry["patterns"]),
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
