@@ -6,10 +6,10 @@ import itertools
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -20,7 +20,6 @@ class _HideScipyStats(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "scipy.stats" or name.startswith("scipy.stats."):
             raise ModuleNotFoundError(f"No module named {name!r} (hidden while nltk is imported)", name=name)
-        return None
 
 
 def import_nltk() -> None:
@@ -47,7 +46,7 @@ def import_nltk() -> None:
 
 
 import_nltk()
-from nltk.stem.snowball import SnowballStemmer  # noqa: E402
+from nltk.stem.snowball import SnowballStemmer
 
 # Plain `re` rather than nltk's RegexpTokenizer: the same pattern and tokens, but nltk now
 # runs it through the `regex` module's ReDoS guard, measured 7x slower (70 us vs 9.5 us per
@@ -214,7 +213,7 @@ class Analyzer:
         return out
 
     def token_terms(self, token: str) -> tuple[str, ...]:
-        """The terms one token gives where no longer phrase covers it: a one-word rule's target, its stem, or nothing."""
+        """The terms a token gives where no phrase covers it: a one-word rule's target, its stem, or nothing."""
         stem, kept = self._token(token)
         target = self.rules.get((stem,)) if stem in self._first else None
         return target if target is not None else (stem,) if kept else ()
@@ -246,7 +245,8 @@ class Analyzer:
             ids, token_text = tables.tokens(pieces(texts, folded))
             length_parts.append(np.bincount(token_text, minlength=len(texts)))
             word_parts.append(ids)
-            pos_seq = np.repeat(np.arange(done, done + len(block), dtype=np.int32), [len(seq) for seq in block])[token_text]
+            text_seq = np.repeat(np.arange(done, done + len(block), dtype=np.int32), [len(seq) for seq in block])
+            pos_seq = text_seq[token_text]
             del token_text
             starts = np.flatnonzero(tables.phrase[ids])
             if len(starts):

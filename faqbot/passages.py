@@ -10,7 +10,7 @@ from .analysis import import_nltk
 from .corpus import Document
 
 import_nltk()
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer  # noqa: E402
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 MIN_WORDS, MAX_WORDS = 40, 120
 # Abbreviations a clinic's text uses; the untrained tokenizer only knows what we list

@@ -73,9 +73,10 @@ def test_batch_analysis_gives_what_analyze_gives():
     import random
 
     a = default_analyzer()
-    pool = ("pins and needles hurt my I bad back firm pressure range of motion nerve pain pinched blood flow "
-            "rheumatoid arthritis pulled muscle sore Knee's IT'S don't ab'cd'ef x'y3 ' '' café Pétrissage’s "
-            "naïve a\x00b it's_ — ß ﬁne Ⅻ ² \t 's O'Neil's massage relaxing stress the a is").split(" ")
+    words = ("pins and needles hurt my I bad back firm pressure range of motion nerve pain pinched blood flow "
+             "rheumatoid arthritis pulled muscle sore Knee's IT'S don't ab'cd'ef x'y3 ' '' café Pétrissage’s "
+             "naïve a\x00b it's_ — ß ﬁne Ⅻ ² \t 's O'Neil's massage relaxing stress the a is")
+    pool = words.split(" ")
     rng = random.Random(3)
     sequences = [tuple(" ".join(rng.choice(pool) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(1, 3)))
                  for _ in range(500)]
