@@ -10,6 +10,9 @@ from importlib import resources
 from .analysis import normalise
 
 
+PARTS = re.compile(r"[,.!?;:]+")
+
+
 @dataclass(frozen=True)
 class Intent:
     name: str
@@ -41,8 +44,21 @@ class SmallTalk:
         self._greeting_prefix = re.compile(rf"^\W*(?:{body})\b[\s,.!-]*", re.I)
 
     def match(self, message: str) -> Intent | None:
-        """Return the intent when the whole message is small talk."""
-        text = plain(message)
+        """Return the intent when the whole message is small talk.
+
+        A message of several small-talk parts ("good morning, how are you?", "cheers, that was
+        helpful") is small talk too; the reply follows its last part that is not a greeting.
+        """
+        whole = self._intent(plain(message))
+        if whole is not None:
+            return whole
+        parts = [plain(p) for p in PARTS.split(normalise(message))]
+        found = [self._intent(p) for p in parts if p]
+        if len(found) < 2 or None in found:
+            return None
+        return next((i for i in reversed(found) if i.name != "greeting"), found[-1])
+
+    def _intent(self, text: str) -> Intent | None:
         return next((i for i in self.intents if any(p.match(text) for p in i.patterns)), None)
 
     def strip_greeting(self, message: str) -> str:

@@ -57,6 +57,15 @@ def test_small_talk(bot):
         assert reply.passages == []
 
 
+def test_small_talk_in_several_parts_or_everyday_wording(bot):
+    for message, intent in (("good morning, how are you?", "how are you"), ("cheers, that was really helpful", "thanks"),
+                            ("ok bye for now", "goodbye"), ("Thanks! Bye.", "goodbye"), ("hi there, thanks", "thanks")):
+        reply = bot.reply(message)
+        assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}", message
+    for message in ("great, have you got any appointments free this week?", "hi, what is petrissage?"):
+        assert bot.reply(message).type != "smalltalk", message
+
+
 def test_greeting_before_a_question_answers_the_question(bot):
     reply = bot.reply("Hi! what is petrissage?")
     assert reply.type == "answer" and "petrissage" in reply.passages[0]["text"]
