@@ -25,7 +25,7 @@ DEFAULTS: dict = {
     "BM25_K1": 1.2,
     "BM25_B": 0.75,
     "STEMMING": True,
-    "CONFIDENCE_THRESHOLD": 0.42,
+    "CONFIDENCE_THRESHOLD": 0.35,
     "CONTEXT_WEIGHT": 0.5,
     "MIN_KEYNESS": 10.0,  # how much more often than in everyday English a matched term must occur
     "UNSEEN_WEIGHT": 0.7,  # IDF of a rare word the corpus lacks, as a share of the largest IDF

@@ -177,17 +177,22 @@ class Bot:
         return terms
 
     def confidence(self, weights: dict[str, float], top: Hit) -> float:
-        """Share of the query's IDF weight the top passage matches, or its variant match (0..1)."""
-        def idf(term: str) -> float:
-            return self.index.idf(term) if term in self.index else self.index.max_idf * self.settings.UNSEEN_WEIGHT
+        """Share of the query's IDF weight the top passage matches, or its variant match (0..1).
 
+        A word the corpus has never seen says the question may be about something the articles
+        don't cover, so it weighs as a rare word would; one is evidence enough, so several don't
+        pile up: "pulled my hamstring at footy, can massage speed up healing" still asks about healing.
+        """
+        index = self.index
         # Matching only everyday words ("recommend a good pizza place" meets "recommended")
         # is no evidence: at least one matched term must be one the articles are about.
-        topical = max((self.index.keyness.get(t, 0.0) for t in top.contributions), default=0.0)
+        topical = max((index.keyness.get(t, 0.0) for t in top.contributions), default=0.0)
         if topical < self.settings.MIN_KEYNESS and top.variant < self.settings.CONFIDENCE_THRESHOLD:
             return 0.0
-        total = sum(w * idf(t) for t, w in weights.items())
-        found = sum(w * idf(t) for t, w in weights.items() if t in top.contributions)
+        seen = {t: w for t, w in weights.items() if t in index}
+        unseen = max((w for t, w in weights.items() if t not in index), default=0.0)
+        total = sum(w * index.idf(t) for t, w in seen.items()) + unseen * index.max_idf * self.settings.UNSEEN_WEIGHT
+        found = sum(w * index.idf(t) for t, w in seen.items() if t in top.contributions)
         return round(max(found / total if total else 0.0, top.variant), 4)
 
     def fallback(self, question: str, why: str | None, caution: str | None,

@@ -6,6 +6,7 @@ import pytest
 from staff_fixtures import Console, api, console, staff_app  # noqa: F401
 
 from faqbot.cli import main
+from faqbot.config import DEFAULTS
 
 
 def explain(api, message, **extra):
@@ -44,7 +45,7 @@ def test_trace_shows_analysed_terms_with_synonyms_stems_and_spelling(api):
 def test_trace_shows_scores_contributions_confidence_and_decision(api):
     trace = explain(api, "Can remedial massage help with back pain?")["trace"]
     assert trace["decision"] == "answer" and trace["rule"] is None
-    assert trace["confidence"] >= trace["threshold"] == 0.42
+    assert trace["confidence"] >= trace["threshold"] == DEFAULTS["CONFIDENCE_THRESHOLD"]
     top = trace["hits"][0]
     assert top["score"] > 0 and {"id", "text", "source"} <= set(top)
     assert set(top["contributions"]) <= set(trace["weights"]) and all(v > 0 for v in top["contributions"].values())
@@ -99,7 +100,7 @@ def test_explain_validates_like_chat(api, body, code):
 
 def test_console_page_shows_reply_and_trace(console):
     page = console.get("/staff/", query_string={"message": "can massage help my sore back"}).text
-    for text in ("What the visitor sees", "Why", "Analysed words", "synonym", "Top passages", "threshold 0.42", "contribution",
+    for text in ("What the visitor sees", "Why", "Analysed words", "synonym", "Top passages", f"threshold {DEFAULTS['CONFIDENCE_THRESHOLD']:g}", "contribution",
                  "General information from our articles"):
         assert text in page, text
     assert "<meter" in page
