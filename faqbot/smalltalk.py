@@ -29,6 +29,12 @@ def load_intents(name: str, table: str, whole: bool) -> tuple[Intent, ...]:
     )
 
 
+def any_of(intents: tuple[Intent, ...]) -> re.Pattern:
+    """Return one regex that matches wherever any intent's pattern does: one scan tells most
+    messages apart from all of them, and only a message it matches is checked intent by intent."""
+    return re.compile("|".join(p.pattern for i in intents for p in i.patterns) or r"(?!)")
+
+
 def plain(message: str) -> str:
     """Case-fold and drop punctuation so 'Thanks!!' reads as 'thanks'."""
     return " ".join(re.sub(r"[^\w' ]+", " ", normalise(message)).split())
@@ -39,6 +45,7 @@ class SmallTalk:
 
     def __init__(self, intents: tuple[Intent, ...]):
         self.intents = intents
+        self._any = any_of(intents)
         greeting = next((i for i in intents if i.name == "greeting"), None)
         body = greeting.patterns[0].pattern[4:-2] if greeting else r"(?!)"
         self._greeting_prefix = re.compile(rf"^\W*(?:{body})\b[\s,.!-]*", re.I)
@@ -78,7 +85,14 @@ def clinic_topics() -> tuple[Intent, ...]:
     return load_intents("clinic_topics.toml", "topic", whole=False)
 
 
+@lru_cache(maxsize=1)
+def any_clinic_topic() -> re.Pattern:
+    return any_of(clinic_topics())
+
+
 def clinic_topic(message: str) -> Intent | None:
     """Return the clinic-admin topic a message asks about, if any."""
     text = plain(message)
+    if not any_clinic_topic().search(text):
+        return None
     return next((t for t in clinic_topics() if any(p.search(text) for p in t.patterns)), None)

@@ -130,3 +130,19 @@ def test_answer_sentences_are_analysed_once_and_the_reply_matches_the_trace(bot)
     again = bot.reply("Can remedial massage help with sciatica?")
     assert again.answer == first.answer and again.passages == first.passages
     assert [{k: v for k, v in h.items() if k != "contributions"} for h in first.trace.hits] == first.passages
+
+
+def test_the_one_scan_screens_pass_over_no_small_talk_or_clinic_topic():
+    from faqbot.smalltalk import any_clinic_topic, clinic_topic, clinic_topics, default_smalltalk, plain
+
+    talk = default_smalltalk()
+    phrasings = ["hi", "Hello there!", "good morning", "thanks so much!", "cheers", "who are you?", "bye",
+                 "how much does it cost?", "what are your opening hours", "can I book online", "do you take HICAPS",
+                 "where are you located", "is there parking", "what is remedial massage?"]
+    for message in phrasings:
+        text = plain(message)
+        if any(p.match(text) for i in talk.intents for p in i.patterns):
+            assert talk._any.match(text) and talk.match(message) is not None, message
+        if any(p.search(text) for t in clinic_topics() for p in t.patterns):
+            assert any_clinic_topic().search(text) and clinic_topic(message) is not None, message
+    assert talk.match("what is remedial massage?") is None and clinic_topic("what is remedial massage?") is None
