@@ -106,17 +106,17 @@ class Index:
         self.terms: dict[str, int] = {t: i for i, t in enumerate(batch.terms)}
         del batch
         doc_len = np.bincount(seqs, minlength=n_docs).astype(np.float64)
-        # scipy sums the duplicate (term, passage) pairs into term frequencies in C; the passages
-        # come in order, so each row's passages are sorted already (postings() binary-searches them).
-        tf = csr_matrix((np.ones(len(term_ids)), (term_ids, seqs)), shape=(n_terms, n_docs))
+        # scipy sums the duplicate (term, passage) pairs into term frequencies in C.
+        tf = csr_matrix((np.ones(len(term_ids), np.int32), (term_ids, seqs)), shape=(n_terms, n_docs))
         del term_ids, seqs
         tf.sum_duplicates()
-        self.df = np.diff(tf.indptr).astype(np.float64)
+        per_term = np.diff(tf.indptr)
+        self.df = per_term.astype(np.float64)
         self.idf_values = kind.idf(self.df, n_docs, self.params)
         norm = scoring.length_norm(doc_len, self.params) if doc_len.any() else np.ones(n_docs)
-        rows = np.repeat(np.arange(n_terms, dtype=np.int32), np.diff(tf.indptr))
-        tf.data = self.idf_values[rows] * kind.tf(tf.data, norm[tf.indices], self.params)
-        del rows, norm
+        tf.data = np.repeat(self.idf_values, per_term) * kind.tf(tf.data.astype(np.float64), norm[tf.indices],
+                                                                 self.params)
+        del norm
         self.matrix = tf  # now each stored value is that term's BM25 score in that passage
         self.matrix.sort_indices()  # already sorted (checked): postings() binary-searches each row
         self.absent = self.idf_values * kind.absent(self.params)  # what rank-bm25 adds for a missing term
