@@ -195,7 +195,12 @@ def init_staff_lockout(app: Flask, limits: RateLimits) -> None:
 
 def client_key() -> str:
     """Return the rate-limit key: the client address, or its /64 for IPv6, where one visitor holds many."""
-    address = request.remote_addr or "unknown"
+    return address_key(request.remote_addr or "unknown")
+
+
+@functools.lru_cache(maxsize=4096)  # the same visitors come back: parse each address once
+def address_key(address: str) -> str:
+    """Return the rate-limit key of one address."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
