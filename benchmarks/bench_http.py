@@ -4,8 +4,10 @@ Run from anywhere: python benchmarks/bench_http.py [--duration 10] [--quick]
 Needs wrk (Debian: apt-get install -y wrk). Traffic stays on 127.0.0.1; the servers are
 stopped with SIGTERM before the script exits. Prints Markdown tables and stores the numbers
 under "http" in benchmarks/results.json ("http_quick" for --quick). --variant LABEL:ENV=VALUE
-serves faqbot once more with other settings, side by side, to price one feature (stored under
-"http_variants").
+serves faqbot once more with other settings, side by side, to price one feature; --tree
+LABEL=PATH serves the faqbot of another checkout (e.g. a git worktree of an earlier commit, with its
+own code and corpus) under this Procfile's command, side by side, for a before/after (both stored
+under "http_variants").
 """
 from __future__ import annotations
 
@@ -121,15 +123,16 @@ def children_cpu_seconds() -> float:
 class Server:
     """One gunicorn master with its workers, started and stopped by this script."""
 
-    def __init__(self, name: str, argv: list[str], env: dict, ready_url: str, target: str, log: Path):
-        self.name, self.argv, self.env, self.log = name, argv, env, log
+    def __init__(self, name: str, argv: list[str], env: dict, ready_url: str, target: str, log: Path,
+                 cwd: Path = REPO):
+        self.name, self.argv, self.env, self.log, self.cwd = name, argv, env, log, cwd
         self.url, self.target = ready_url, target
         self.proc: subprocess.Popen | None = None
 
     def start(self, workers: int, timeout: float = 60) -> None:
         """Start the server and wait until every worker is forked and a request succeeds."""
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -251,6 +254,14 @@ def run_once(server: Server, connections: int, args) -> dict:
     return result
 
 
+def parse_tree(text: str) -> tuple[str, Path]:
+    """Parse LABEL=PATH into a server name and the checkout to serve faqbot from."""
+    label, _, path = text.partition("=")
+    if not label or not path or not (Path(path) / "faqbot").is_dir():
+        raise argparse.ArgumentTypeError(f"expected LABEL=PATH to a checkout with a faqbot/ folder, got {text!r}")
+    return f"chat[{label}]", Path(path).resolve()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve both apps, load each with wrk side by side, report and store the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -263,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retries", type=int, default=2, help="repeats of a disturbed run")
     parser.add_argument("--variant", type=parse_variant, action="append", default=[],
                         help="also serve faqbot with env overrides, e.g. nolimit:FAQBOT_RATELIMIT_ENABLED=false")
+    parser.add_argument("--tree", type=parse_tree, action="append", default=[],
+                        help="also serve the faqbot of another checkout, e.g. before=/tmp/faqbot-before")
     parser.add_argument("--quick", action="store_true", help="smoke test: 2 s runs, 1 s warm-up, one round")
     args = parser.parse_args(argv)
     if args.quick:
@@ -273,18 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     conns = [int(c) for c in args.connections.split(",")]
     # A plain kill must still reach the finally below, which stops the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    apps = [("const", CONST_APP, "/const", "/const", {}), ("chat", None, "/api/chat", "/healthz", {})]
-    apps += [(name, None, "/api/chat", "/healthz", env) for name, env in args.variant]
+    apps = [("const", CONST_APP, "/const", "/const", {}, REPO), ("chat", None, "/api/chat", "/healthz", {}, REPO)]
+    apps += [(name, None, "/api/chat", "/healthz", env, REPO) for name, env in args.variant]
+    apps += [(name, None, "/api/chat", "/healthz", {"PYTHONPATH": str(tree)}, tree) for name, tree in args.tree]
 
     with tempfile.TemporaryDirectory(prefix="faqbot-http-") as tmp:
         tmp = Path(tmp)
         servers: dict[str, Server] = {}
-        for i, (name, spec, path, ready, extra) in enumerate(apps):
+        for i, (name, spec, path, ready, extra, cwd) in enumerate(apps):
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             env = child_env(str(tmp / f"faqbot-{i}.sqlite3"), PORT=str(port), **extra)
             servers[name] = Server(name, procfile_command(port, spec), env, base + ready, base + path,
-                                   tmp / f"server-{i}.log")
+                                   tmp / f"server-{i}.log", cwd)
         chats = [n for n in servers if n != "const"]
         workers = worker_count(servers["chat"].argv)
         runs: dict[str, dict[int, list[dict]]] = {n: {c: [] for c in conns} for n in servers}
@@ -362,7 +376,7 @@ def report(args, servers, conns, runs, before, after, types, rows) -> None:
         print(f"{name} server: {shlex.join(server.argv)}  (env: {extra})")
     print(f"reply types of chat.lua's questions: {types}; rows written by the load: {rows}")
     # A smoke test or a diagnostic run must not overwrite the numbers the README quotes.
-    section = "http_quick" if args.quick else "http_variants" if args.variant else "http"
+    section = "http_quick" if args.quick else "http_variants" if args.variant or args.tree else "http"
     save(section, {
         "machine": machine(),
         "settings": {"duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
