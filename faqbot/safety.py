@@ -24,6 +24,8 @@ PSEUDO_NEGATION = re.compile(
     r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no)\b"
 )
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
+# Patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself" in "skill".
+WORD_START = r"(?<!\w)"
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,11 @@ def screen(rule: Rule) -> re.Pattern:
     pattern that matches in a clause also matches in the whole message: a message this finds
     nothing in cannot fire the rule, and most messages are passed over in one scan per rule
     instead of one per pattern and clause. Where it finds something, find() decides as before.
+    The patterns' leading WORD_START is left out: that only lets the screen match in more places,
+    and without an assertion in front the regex engine skips to the positions where a pattern's
+    first letter stands instead of trying every one (three times faster).
     """
-    return re.compile("|".join(f"(?:{p.pattern})" for p in rule.patterns))
+    return re.compile("|".join(f"(?:{p.pattern.removeprefix(WORD_START)})" for p in rule.patterns))
 
 
 class SafetyGate:
@@ -141,8 +146,7 @@ def compile_rule(entry: dict, level: str) -> Rule:
     unless = entry.get("unless")
     return Rule(
         name=entry["name"],
-        # Patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself" in "skill".
-        patterns=tuple(re.compile(r"(?<!\w)(?:" + p.replace("'", "") + ")") for p in entry["patterns"]),
+        patterns=tuple(re.compile(WORD_START + "(?:" + p.replace("'", "") + ")") for p in entry["patterns"]),
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
