@@ -9,8 +9,9 @@ redis-server packages) and serves faqbot with the Procfile's command, WEB_CONCUR
   two     two instances on PostgreSQL + Redis, the connections split between them as a
           round-robin balancer would
 wrk drives /api/chat with chat.lua's question mix; rates are summed over the instances and the
-worse p99 of the two is reported. The three set-ups run in turn, in a rotating order, --repeat
-times; the medians are printed and stored under "instances" in benchmarks/results.json.
+worse p99 of the two is reported, with the CPU the whole service (servers, PostgreSQL, Redis) spent
+per request. The three set-ups run in turn, in a rotating order, --repeat times; the medians are
+printed and stored under "instances" in benchmarks/results.json.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bench_http import Server, free_port, procfile_command, wrk
+from bench_http import Server, children, cpu_seconds, free_port, procfile_command, wrk
 from benchlib import REPO, UNLIMITED, machine, save, table
 
 sys.path.insert(0, str(REPO / "tests"))
@@ -38,8 +39,20 @@ def start(name: str, env: dict, folder: Path, workers: int) -> Server:
     return server
 
 
-def load(targets: list[Server], connections: int, seconds: float) -> dict:
-    """Load the servers at once, splitting the connections; sum the rates, keep the worst p99."""
+def service_cpu(targets: list[Server], backends: list[int]) -> float:
+    """Return the CPU seconds used so far by the servers (master and workers) and the backends' processes."""
+    pids = [pid for s in targets for pid in (s.proc.pid, *children(s.proc.pid))]
+    pids += [pid for root in backends for pid in (root, *children(root))]
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def load(targets: list[Server], connections: int, seconds: float, backends: list[int] = ()) -> dict:
+    """Load the servers at once, splitting the connections; sum the rates, keep the worst p99.
+
+    Also the CPU the service spent per request (its servers plus PostgreSQL and Redis): on a shared
+    2-core machine requests/s move with whatever else runs, CPU per request much less.
+    """
+    cpu0 = service_cpu(targets, backends)
     results: list[dict] = [{} for _ in targets]
     share = [connections // len(targets) + (i < connections % len(targets)) for i in range(len(targets))]
 
@@ -51,9 +64,10 @@ def load(targets: list[Server], connections: int, seconds: float) -> dict:
         t.start()
     for t in threads:
         t.join()
+    requests = sum(r["requests"] for r in results)
     return {"rps": sum(r["rps"] for r in results), "p50_ms": max(r["p50_ms"] for r in results),
             "p99_ms": max(r["p99_ms"] for r in results), "failed": sum(r["failed"] for r in results),
-            "requests": sum(r["requests"] for r in results)}
+            "requests": requests, "cpu_ms": (service_cpu(targets, backends) - cpu0) * 1000 / max(requests, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             "PYTHONPATH": str(REPO), "FAQBOT_ACCESS_LOG": "false"}
     shared = {**base, "DATABASE_URL": pg.url(), "FAQBOT_RATELIMIT_STORAGE_URI": redis.url}
     running: list[Server] = []
+    backends = [int((pg.data / "postmaster.pid").read_text().split()[0]), redis.process.pid]
     try:
         setups = {"sqlite": [start("sqlite", {**base, "FAQBOT_DATABASE": str(scratch / "one.sqlite3")}, scratch,
                                    workers)],
@@ -86,10 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
                 load(setups[name], args.connections, 2)  # warm up
-                runs[name].append(load(setups[name], args.connections, args.duration))
+                runs[name].append(load(setups[name], args.connections, args.duration, backends))
                 last = runs[name][-1]
                 print(f"round {r + 1} {name:6} {last['rps']:8.1f} req/s  p50 {last['p50_ms']:.2f} ms  "
-                      f"p99 {last['p99_ms']:.2f} ms  failed {last['failed']}", flush=True)
+                      f"p99 {last['p99_ms']:.2f} ms  service CPU {last['cpu_ms']:.2f} ms/req  "
+                      f"failed {last['failed']}", flush=True)
     finally:
         for server in running:
             server.stop()
@@ -97,15 +113,16 @@ def main(argv: list[str] | None = None) -> int:
         pg.stop("fast")
         shutil.rmtree(pg_folder, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
-    medians = {name: {key: statistics.median(run[key] for run in rs) for key in ("rps", "p50_ms", "p99_ms")}
+    medians = {name: {key: statistics.median(run[key] for run in rs) for key in ("rps", "p50_ms", "p99_ms", "cpu_ms")}
                | {"failed": sum(run["failed"] for run in rs), "runs": rs} for name, rs in runs.items()}
     label = {"sqlite": "1 instance, SQLite + memory limits", "one": "1 instance, PostgreSQL + Redis",
              "two": "2 instances, PostgreSQL + Redis"}
     print(f"\n{args.connections} connections, {workers} workers per instance, {args.duration:g} s x "
           f"{args.repeat}, medians:\n")
-    print(table(["set-up", "req/s", "p50 ms", "p99 ms", "failed", "vs 1 instance on PostgreSQL"],
-                [[label[n], f"{m['rps']:.0f}", f"{m['p50_ms']:.2f}", f"{m['p99_ms']:.2f}", m["failed"],
-                  f"{m['rps'] / medians['one']['rps']:.2f}x"] for n, m in medians.items()]))
+    print(table(["set-up", "req/s", "vs 1 instance on PostgreSQL", "p50 ms", "p99 ms", "service CPU ms/request",
+                 "failed"],
+                [[label[n], f"{m['rps']:.0f}", f"{m['rps'] / medians['one']['rps']:.2f}x", f"{m['p50_ms']:.2f}",
+                  f"{m['p99_ms']:.2f}", f"{m['cpu_ms']:.2f}", m["failed"]] for n, m in medians.items()]))
     if not args.no_save:
         save("instances", {"machine": machine(), "connections": args.connections,
                            "workers_per_instance": workers, "duration_s": args.duration, "repeat": args.repeat,
