@@ -66,6 +66,8 @@ class SmallTalk:
         return next((i for i in reversed(found) if i.name != "greeting"), found[-1])
 
     def _intent(self, text: str) -> Intent | None:
+        if not self._any.match(text):  # one scan: most messages are no small talk at all
+            return None
         return next((i for i in self.intents if any(p.match(text) for p in i.patterns)), None)
 
     def strip_greeting(self, message: str) -> str:

@@ -133,7 +133,9 @@ def test_answer_sentences_are_analysed_once_and_the_reply_matches_the_trace(bot)
 
 
 def test_the_one_scan_screens_pass_over_no_small_talk_or_clinic_topic():
-    from faqbot.smalltalk import any_clinic_topic, clinic_topic, clinic_topics, default_smalltalk, plain
+    import re
+
+    from faqbot.smalltalk import SmallTalk, any_clinic_topic, clinic_topic, clinic_topics, default_smalltalk, plain
 
     talk = default_smalltalk()
     phrasings = ["hi", "Hello there!", "good morning", "thanks so much!", "cheers", "who are you?", "bye",
@@ -146,3 +148,6 @@ def test_the_one_scan_screens_pass_over_no_small_talk_or_clinic_topic():
         if any(p.search(text) for t in clinic_topics() for p in t.patterns):
             assert any_clinic_topic().search(text) and clinic_topic(message) is not None, message
     assert talk.match("what is remedial massage?") is None and clinic_topic("what is remedial massage?") is None
+    screened = SmallTalk(talk.intents)
+    screened._any = re.compile(r"(?!)")  # a screen that passes everything over...
+    assert screened.match("hi") is None  # ...is what match() consults first
