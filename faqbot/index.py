@@ -136,8 +136,10 @@ class Index:
         self.vocabulary = article_words + question_words
         # From the articles alone: our own visitor questions would make "recommend" look topical.
         self.keyness = keyness(article_words, analyzer)
-        # Only the passages that have visitor questions, by passage number.
-        self.variants = {i: [frozenset(analyzer.analyze(q)) for q in p.questions]
+        # Only the passages that have visitor questions, by passage number: each question's terms
+        # and their IDF sum.
+        self.variants = {i: [(terms, sum(self.idf(t) for t in terms))
+                             for terms in (frozenset(analyzer.analyze(q)) for q in p.questions)]
                          for i, p in enumerate(passages) if p.questions}
         self._by_doc: dict[str, list[Passage]] = {}
         for p in passages:
@@ -188,13 +190,23 @@ class Index:
 
     def variant_similarity(self, weights: dict[str, float], i: int) -> float:
         """IDF-weighted Jaccard between the query and passage i's closest visitor question."""
-        query = {t for t, w in weights.items() if w >= 1.0}  # the question's own terms only
-        best = 0.0
-        for terms in self.variants.get(i, ()):
-            union = sum(self.idf(t) for t in query | terms)
-            if union:
-                best = max(best, sum(self.idf(t) for t in query & terms) / union)
-        return best
+        return self._similarities(weights, [i])[i]
+
+    def _similarities(self, weights: dict[str, float], pool: list[int]) -> dict[int, float]:
+        # |A ∪ B| = |A| + |B| - |A ∩ B| with IDF weights: the query's sum once, each visitor
+        # question's sum precomputed, so only the (small) intersections are summed per candidate.
+        query = {t: self.idf(t) for t, w in weights.items() if w >= 1.0}  # the question's own terms only
+        query_sum = sum(query.values())
+        out = {}
+        for i in pool:
+            best = 0.0
+            for terms, total in self.variants.get(i, ()):
+                shared = sum(query[t] for t in terms if t in query)
+                union = query_sum + total - shared
+                if union:
+                    best = max(best, shared / union)
+            out[i] = best
+        return out
 
     def search(self, weights: dict[str, float], k: int = 3, candidates: int = 20) -> list[Hit]:
         """Return the k best passages for weighted terms, best first, with per-term scores.
@@ -208,7 +220,7 @@ class Index:
         n = min(candidates, len(total))
         top = np.argpartition(-total, n - 1)[:n] if n < len(total) else np.arange(len(total))
         pool = [int(i) for i in top[np.lexsort((top, -total[top]))] if total[i] > 0]
-        sims = {i: self.variant_similarity(weights, i) for i in pool}
+        sims = self._similarities(weights, pool)
         final = {i: float(total[i]) * (1 + self.variant_weight * sims[i]) for i in pool}
         order = sorted(pool, key=lambda i: -final[i])[:k]
         hits = []
