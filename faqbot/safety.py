@@ -146,7 +146,10 @@ def compile_rule(entry: dict, level: str) -> Rule:
     unless = entry.get("unless")
     return Rule(
         name=entry["name"],
-        patterns=tuple(re.compile(WORD_START + "(?:" + p.replace("'", "") + ")") for p in entry["patterns"]),
+        # Red flags start at a word ("end it" must not fire inside "bend it"); cautions may sit inside
+        # a compound ("neurosurgery", "thromboembolism", "coinfection").
+        patterns=tuple(re.compile((WORD_START if level != "caution" else "") + "(?:" + p.replace("'", "") + ")")
+                       for p in entry["patterns"]),
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),

@@ -110,3 +110,11 @@ def test_the_first_look_never_passes_over_a_rule_that_fires():
                 fired += 1
                 assert screen(rule).search(text), (rule.name, message)
     assert fired >= len(URGENT) + len(MORE_URGENT)
+
+
+@pytest.mark.parametrize("message, condition", [("I had neurosurgery three weeks ago", "surgery"),
+                                                ("I have a history of thromboembolism", "clot"),
+                                                ("the doctor says it's a coinfection", "infection")])
+def test_a_caution_inside_a_compound_word_still_counts(message, condition):
+    result = default_gate().check(message)
+    assert result.urgent is None and any(condition in c.name for c in result.cautions), result.matched
