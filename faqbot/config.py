@@ -141,8 +141,9 @@ def from_env(environ=None, prefix: str = "FAQBOT_") -> dict:
 def load(overrides: dict | None = None, instance_path: str | None = None) -> dict:
     """Return defaults, then environment, then overrides, with the database path resolved."""
     config = {**DEFAULTS, **from_env(), **(overrides or {})}
-    if not config["DATABASE_URL"] and "DATABASE" not in (overrides or {}):
-        config["DATABASE_URL"] = os.environ.get("DATABASE_URL", "")  # as Heroku-style hosts set it
+    # The platform's DATABASE_URL (as Heroku-style hosts set it) when nothing of ours names a database.
+    if not config["DATABASE_URL"] and "DATABASE" not in (overrides or {}) and not os.environ.get("FAQBOT_DATABASE"):
+        config["DATABASE_URL"] = os.environ.get("DATABASE_URL", "")
     if not config["DATABASE"]:
         folder = Path(instance_path or "instance")
         config["DATABASE"] = str(folder / "faqbot.sqlite3")

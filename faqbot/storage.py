@@ -214,7 +214,11 @@ def redact(url: str) -> str:
 def from_config(config) -> Store:
     """Build the store the configuration names: PostgreSQL for a postgres:// URL, else SQLite."""
     url = database_url(config)
-    args = (config["SESSION_TTL"], config["SESSION_TURNS"], config["LOG_RETENTION_DAYS"])
+    # At least one turn: a follow-up needs the one before it.
+    args = (config["SESSION_TTL"], max(1, int(config["SESSION_TURNS"])), config["LOG_RETENTION_DAYS"])
+    scheme = re.match(r"^([a-z][a-z0-9+.-]*)://", url)
+    if scheme and scheme.group(1) not in ("postgres", "postgresql", "sqlite"):
+        raise ValueError(f"unsupported database URL {redact(url)}: use postgresql://... or sqlite:///path")
     if url.startswith(("postgres://", "postgresql://")):
         from .store_postgres import PostgresStore
 

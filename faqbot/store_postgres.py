@@ -65,6 +65,9 @@ class PostgresStore(Store):
     """Keep state in PostgreSQL; when it is down, skip it for a moment instead of stalling visitors."""
 
     ERRORS = (psycopg.Error, PoolTimeout, OSError)
+    # Only these mean the server is unreachable; any other error (bad data, a slow staff query
+    # hitting the statement timeout) fails that one call without marking the database down.
+    OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, OSError)
     COMMENTS = "string_agg(f.comment, ' | ')"
     RETRY_MIN, RETRY_MAX = 0.5, 8.0  # seconds to leave the database alone after a failure, doubling
 
@@ -85,8 +88,11 @@ class PostgresStore(Store):
         return sql.replace("?", "%s")
 
     def _connect_kwargs(self) -> dict:
-        # A hung server must not hang a visitor: bound connecting and every statement.
-        return {"autocommit": True, "connect_timeout": max(1, round(self.timeout * 4))}
+        # Bound connecting, and (in _configure) every statement. A server that is frozen rather than
+        # down still answers TCP, so neither bound applies: such a request waits until gunicorn's
+        # worker timeout. Keepalives at least notice a vanished host.
+        return {"autocommit": True, "connect_timeout": max(1, round(self.timeout * 4)),
+                "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 2}
 
     def _configure(self, conn: psycopg.Connection) -> None:
         conn.execute(f"SET statement_timeout = {int(self.timeout * 4000)}")
@@ -116,10 +122,13 @@ class PostgresStore(Store):
             conn.execute(MIGRATIONS[0].split(";")[0])  # meta first: it holds the version
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             done = int(row[0]) if row else 0
+            if done > len(MIGRATIONS):  # a newer release migrated it: never write an older version back
+                log.warning("database schema is version %d, newer than this release's %d", done, len(MIGRATIONS))
             for step in MIGRATIONS[done:]:
                 conn.execute(step)
-            conn.execute("INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE "
-                         "SET value = excluded.value", (str(len(MIGRATIONS)),))
+            if done < len(MIGRATIONS):
+                conn.execute("INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE "
+                             "SET value = excluded.value", (str(len(MIGRATIONS)),))
         self._migrated = True
 
     def _run(self, fn):
@@ -137,6 +146,9 @@ class PostgresStore(Store):
         return result
 
     def _failed(self, what: str, exc: Exception) -> None:
+        if not isinstance(exc, self.OUTAGES) or isinstance(exc, psycopg.errors.QueryCanceled):
+            log.warning("database %s failed: %s", what, exc)
+            return
         if time.monotonic() < self._down_until:
             return  # skipped while known to be down
         if self._retry == self.RETRY_MIN:

@@ -12,6 +12,13 @@ from faqbot.config import DEFAULTS, Settings
 from faqbot.pipeline import Bot
 
 
+@pytest.fixture(autouse=True)
+def no_database_from_the_shell(monkeypatch):
+    """Keep a developer's DATABASE_URL (or ours) from pointing any test at a real database."""
+    for name in ("DATABASE_URL", "FAQBOT_DATABASE_URL", "FAQBOT_DATABASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def app(database):
     """An app on the real corpus with its own empty database."""

@@ -4,26 +4,51 @@ import time
 import uuid
 
 import psycopg
+import pytest
 import servers
 
 from faqbot import config, create_app, storage, store_postgres
+from faqbot.conversation import Turn
 from faqbot.store_postgres import PostgresStore
 from faqbot.store_sqlite import SQLiteStore
 
 
 def test_the_database_is_chosen_by_url(monkeypatch, tmp_path):
-    monkeypatch.delenv("FAQBOT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("FAQBOT_DATABASE", str(tmp_path / "x.sqlite3"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
     assert isinstance(storage.from_config(config.load()), SQLiteStore)  # the default: no server needed
     monkeypatch.setenv("DATABASE_URL", "postgres://u:secret@db.example/clinic")  # as Heroku-style hosts set it
     store = storage.from_config(config.load())
     assert isinstance(store, PostgresStore) and store.url.endswith("db.example/clinic")
-    monkeypatch.setenv("FAQBOT_DATABASE_URL", "postgresql://u@other.example/faqbot")  # ours wins
+    monkeypatch.setenv("FAQBOT_DATABASE", str(tmp_path / "x.sqlite3"))  # ours, named: wins over the platform's
+    assert storage.from_config(config.load()).path == str(tmp_path / "x.sqlite3")
+    monkeypatch.setenv("FAQBOT_DATABASE_URL", "postgresql://u@other.example/faqbot")  # wins over both
     assert storage.from_config(config.load()).url == "postgresql://u@other.example/faqbot"
     monkeypatch.setenv("FAQBOT_DATABASE_URL", f"sqlite:///{tmp_path}/y.sqlite3")
     assert storage.from_config(config.load()).path == f"{tmp_path}/y.sqlite3"
     assert storage.redact("postgres://u:secret@db.example/clinic") == "postgres://u:***@db.example/clinic"
+
+
+def test_an_unsupported_database_url_is_refused_without_its_password(monkeypatch):
+    monkeypatch.setenv("FAQBOT_DATABASE_URL", "mysql://u:secret@db.example/clinic")
+    with pytest.raises(ValueError) as error:
+        storage.from_config(config.load())
+    assert "mysql://u:***@db.example" in str(error.value) and "secret" not in str(error.value)
+
+
+def test_bad_data_fails_one_write_without_marking_the_database_down(postgres_server, caplog):
+    store = fresh(postgres_server)
+    store.record("s1", Turn("r1", "nul \x00 inside", "answer", {}), 0.5, None)  # PostgreSQL text can't hold NUL
+    store.record("s1", Turn("r2", "fine", "answer", {}), 0.5, None)
+    assert [t.reply_id for t in store.history("s1")] == ["r2"]  # the next visitor's turn is kept
+    store.close()
+
+
+def test_an_older_release_never_downgrades_the_schema_version(postgres_server):
+    store = fresh(postgres_server)
+    assert store.set_meta("schema_version", str(len(store_postgres.MIGRATIONS) + 1))  # a newer release was here
+    older = PostgresStore(store.url, 3600, 6, 30)
+    assert older.ping() and older.meta("schema_version") == str(len(store_postgres.MIGRATIONS) + 1)
+    older.close()
+    store.close()
 
 
 def fresh(server) -> PostgresStore:
