@@ -144,12 +144,20 @@ class Reindexer:
             self._lock.release()
             return
         self.seen = latest  # one attempt per version: a broken corpus must not rebuild on every request
-        threading.Thread(target=self._catch_up, name="faqbot-reindex", daemon=True).start()
+        try:
+            threading.Thread(target=self._catch_up, args=(latest,), name="faqbot-reindex", daemon=True).start()
+        except RuntimeError:  # no thread to be had: try again on a later request
+            self.seen = None
+            self._lock.release()
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, version: str) -> None:
         try:
             info = self._swap(self.bot.settings)
             log.info("picked up corpus version %s: %d passages", info.hash, info.passages)
+            published = json.loads(version).get("hash") if version.startswith("{") else None
+            if published and published != info.hash:
+                log.warning("this instance's corpus/ (version %s) differs from the one published (%s): "
+                            "deploy the same corpus to every instance", info.hash, published)
         except CorpusError as exc:
             log.error("new corpus version refused, keeping the old index: %s", "; ".join(exc.problems))
         except Exception:  # whatever went wrong, the old index keeps serving

@@ -113,7 +113,13 @@ class Redis:
 
 
 def have_postgres() -> bool:
-    return bool(postgres_bin("initdb") and postgres_bin("pg_ctl"))
+    """Tell whether a server can be started here (as root, initdb needs the package's postgres user)."""
+    if not (postgres_bin("initdb") and postgres_bin("pg_ctl")):
+        return False
+    try:
+        return os.geteuid() != 0 or bool(pwd.getpwnam("postgres"))
+    except KeyError:
+        return False
 
 
 def have_redis() -> bool:

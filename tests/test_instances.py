@@ -1,4 +1,5 @@
 """Two instances of the Procfile's server sharing a real PostgreSQL and Redis, as behind a load balancer."""
+import itertools
 import json
 import os
 import shutil
@@ -123,7 +124,7 @@ def test_a_reindex_on_one_reaches_the_other(pair, corpus):
     assert status == 200, body
     # Each worker of the other instance looks for a new version every 0.2 s and rebuilds beside its
     # requests; every worker must have it (each poll speaks from a new address: limits are not tested here).
-    addresses = (f"203.0.113.{n}" for n in range(1, 250))
+    addresses = (f"10.{n // 250}.{n % 250}.1" for n in itertools.count(1))
     assert eventually(lambda: all(b.chat(CUPPING, client=next(addresses))["type"] == "answer" for _ in range(6)))
 
 
