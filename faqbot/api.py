@@ -42,10 +42,9 @@ def text_field(data: dict, name: str, limit: int, required: bool = True) -> str 
         return None
     if not isinstance(value, str):
         raise ApiError(400, "invalid_field", f"The field '{name}' must be a string.")
+    value = value.replace("\x00", "")  # a stray NUL means nothing, and PostgreSQL text can't hold one
     if not value.strip():
         raise ApiError(400, "empty_field", f"The field '{name}' must not be empty.")
-    if "\x00" in value:  # no text column (PostgreSQL's least of all) can store it
-        raise ApiError(400, "invalid_field", f"The field '{name}' must not contain NUL characters.")
     if len(value) > limit:
         raise ApiError(400, "too_long", f"The field '{name}' is too long (at most {limit} characters).")
     return value.strip()

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify
 bp = Blueprint("openapi", __name__)
 
 TOKEN = r"^[A-Za-z0-9_-]{8,64}$"
-NOT_BLANK = r"\S"  # the API refuses text that is only whitespace
+NOT_BLANK = r"[^\s\u0000]"  # the API refuses text that is only whitespace (NUL characters are dropped)
 REPLY_TYPES = ["answer", "fallback", "urgent", "smalltalk"]
 
 

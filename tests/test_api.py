@@ -139,3 +139,10 @@ def test_text_settings_stay_text_and_list_settings_stay_lists(monkeypatch, tmp_p
     info = app.test_client().get("/api/info").get_json()
     assert info["contact"]["phone"] == "1300123456"
     assert info["starters"] == ["What is remedial massage?"]
+
+
+def test_nul_characters_are_dropped_not_stored(client):
+    reply = client.post("/api/chat", json={"message": "what is\x00 remedial massage?"}).get_json()
+    assert reply["type"] == "answer"
+    feedback = {"session_id": reply["session_id"], "reply_id": reply["reply_id"], "vote": "up", "comment": "ok\x00"}
+    assert client.post("/api/feedback", json=feedback).status_code == 201
