@@ -44,7 +44,8 @@ SCHEMA_LOCK = 7_351_922_014  # any constant: serialises migrations across instan
 # its session, keeping the last max_turns (a session quiet for longer than its TTL starts afresh).
 RECORD = """
 WITH logged AS (
-    INSERT INTO questions VALUES (%(reply_id)s, %(sid)s, %(now)s, %(message)s, %(type)s, %(confidence)s, %(top)s)
+    INSERT INTO questions (reply_id, session_id, created, message, type, confidence, top_passage)
+    VALUES (%(reply_id)s, %(sid)s, %(now)s, %(message)s, %(type)s, %(confidence)s, %(top)s)
     ON CONFLICT (reply_id) DO NOTHING)
 INSERT INTO sessions AS s (id, updated, turns) VALUES (%(sid)s, %(now)s, jsonb_build_array(%(turn)s::jsonb))
 ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, turns = CASE

@@ -99,7 +99,8 @@ class SQLiteStore(Store):
                     (session_id, now, json.dumps(turns)),
                 )
                 conn.execute(
-                    "INSERT OR REPLACE INTO questions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO questions (reply_id, session_id, created, message, type, confidence, "
+                    "top_passage) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (turn.reply_id, session_id, now, turn.message, turn.type, confidence, top_passage),
                 )
         self._safely("write", write)
