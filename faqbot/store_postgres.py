@@ -81,6 +81,7 @@ class PostgresStore(Store):
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        self._probing = threading.Lock()
         self._migrated = False
         self._down_until = 0.0
         self._retry = self.RETRY_MIN
@@ -119,6 +120,7 @@ class PostgresStore(Store):
         if self._migrated:
             return
         with psycopg.connect(self.url, **self._connect_kwargs()) as conn, conn.transaction():
+            conn.execute("SET LOCAL lock_timeout = '5s'")  # another instance's long migration: retry later
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             conn.execute(MIGRATIONS[0].split(";")[0])  # meta first: it holds the version
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -137,8 +139,14 @@ class PostgresStore(Store):
             if time.monotonic() < self._down_until:
                 raise PoolTimeout("database marked down; retrying shortly")
             # A pool with no connection would hold this visitor for the whole timeout; a direct
-            # connection attempt to a server that is still down is refused at once.
-            psycopg.connect(self.url, **self._connect_kwargs()).close()
+            # connection attempt to a server that is still down is refused at once. One thread
+            # probes; the others carry on without the database meanwhile.
+            if not self._probing.acquire(blocking=False):
+                raise PoolTimeout("database being probed; carrying on without it")
+            try:
+                psycopg.connect(self.url, **self._connect_kwargs()).close()
+            finally:
+                self._probing.release()
         with self._get_pool().connection() as conn:
             result = fn(conn)
         if self._retry != self.RETRY_MIN:
