@@ -188,11 +188,8 @@ class Index:
         i = np.searchsorted(docs, doc)
         return float(values[i]) if i < len(docs) and docs[i] == doc else 0.0
 
-    def variant_similarity(self, weights: dict[str, float], i: int) -> float:
-        """IDF-weighted Jaccard between the query and passage i's closest visitor question."""
-        return self._similarities(weights, [i])[i]
-
-    def _similarities(self, weights: dict[str, float], pool: list[int]) -> dict[int, float]:
+    def variant_similarities(self, weights: dict[str, float], pool: list[int]) -> dict[int, float]:
+        """IDF-weighted Jaccard between the query and each pooled passage's closest visitor question."""
         # |A ∪ B| = |A| + |B| - |A ∩ B| with IDF weights: the query's sum once, each visitor
         # question's sum precomputed, so only the (small) intersections are summed per candidate.
         query = {t: self.idf(t) for t, w in weights.items() if w >= 1.0}  # the question's own terms only
@@ -220,7 +217,7 @@ class Index:
         n = min(candidates, len(total))
         top = np.argpartition(-total, n - 1)[:n] if n < len(total) else np.arange(len(total))
         pool = [int(i) for i in top[np.lexsort((top, -total[top]))] if total[i] > 0]
-        sims = self._similarities(weights, pool)
+        sims = self.variant_similarities(weights, pool)
         final = {i: float(total[i]) * (1 + self.variant_weight * sims[i]) for i in pool}
         order = sorted(pool, key=lambda i: -final[i])[:k]
         hits = []

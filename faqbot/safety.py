@@ -24,7 +24,8 @@ PSEUDO_NEGATION = re.compile(
     r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no)\b"
 )
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
-# Patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself" in "skill".
+# Red-flag patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself"
+# in "skill". Caution patterns don't, so "neurosurgery" still meets "surgery".
 WORD_START = r"(?<!\w)"
 
 

@@ -77,7 +77,7 @@ class Store:
         raise NotImplementedError
 
     def _failed(self, what: str, exc: Exception) -> None:
-        """Note a failure (and drop the connection: the next call reconnects)."""
+        """Note a failure; engines add what they must (SQLite reconnects, PostgreSQL backs off)."""
         log.warning("database %s failed, carrying on without it: %s", what, exc)
 
     def _sql(self, sql: str) -> str:

@@ -134,8 +134,12 @@ class PostgresStore(Store):
                              "SET value = excluded.value", (str(len(MIGRATIONS)),))
         self._migrated = True
 
+    @property
+    def _in_outage(self) -> bool:
+        return self._retry != self.RETRY_MIN  # the back-off grows from its minimum only after a failure
+
     def _run(self, fn):
-        if self._retry != self.RETRY_MIN:  # in an outage
+        if self._in_outage:
             if time.monotonic() < self._down_until:
                 raise PoolTimeout("database marked down; retrying shortly")
             # A pool with no connection would hold this visitor for the whole timeout; a direct
@@ -149,7 +153,7 @@ class PostgresStore(Store):
                 self._probing.release()
         with self._get_pool().connection() as conn:
             result = fn(conn)
-        if self._retry != self.RETRY_MIN:
+        if self._in_outage:
             log.warning("database is back")
             self._retry = self.RETRY_MIN
         return result
@@ -160,7 +164,7 @@ class PostgresStore(Store):
             return
         if time.monotonic() < self._down_until:
             return  # skipped while known to be down
-        if self._retry == self.RETRY_MIN:
+        if not self._in_outage:
             super()._failed(what, exc)  # one warning per outage, not one per request
         self._down_until = time.monotonic() + self._retry
         self._retry = min(self._retry * 2, self.RETRY_MAX)
