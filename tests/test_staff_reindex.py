@@ -5,7 +5,7 @@ import time
 import urllib.request
 
 import pytest
-from staff_fixtures import BEARER, Console, corpus_dir, make_app  # noqa: F401
+from staff_fixtures import BEARER, CORPUS, Console, corpus_dir, make_app  # noqa: F401
 from werkzeug.serving import make_server
 
 from faqbot import reindex
@@ -191,3 +191,27 @@ def test_reindex_under_concurrent_requests_drops_nothing(tmp_path, corpus_dir):
     assert errors == []
     assert len(answered) >= 100
     assert {t for q, t in answered if q == CUPPING} == {"answer", "fallback"}  # the swaps took effect live
+
+
+def test_a_worker_that_cannot_start_a_rebuild_tries_again_later(tmp_path, corpus_dir, monkeypatch):
+    one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
+    two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
+    assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reindex.threading.Thread, "start", no_thread)
+        assert chat_type(two.test_client()) == "fallback"
+    caught_up(two)  # the version was not marked as seen, so the next request starts the rebuild
+    assert chat_type(two.test_client()) == "answer"
+
+
+def test_an_instance_with_another_corpus_says_so(tmp_path, corpus_dir, caplog):
+    one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
+    two = make_app(tmp_path, CORPUS_DIR=str(CORPUS), REINDEX_CHECK_SECONDS=0)  # not deployed the new file
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
+    assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
+    caught_up(two)
+    assert any("differs from the one published" in r.getMessage() for r in caplog.records)

@@ -132,3 +132,11 @@ def test_concurrent_turns_in_threads_are_all_logged(store):
 
 def test_reachable(store):
     assert store.reachable()
+
+
+def test_at_least_one_turn_is_kept_whatever_the_setting(database):
+    store = storage.from_config({**CONFIG, "SESSION_TURNS": 0, **database})
+    for n in range(3):
+        store.record("s1", turn(n), 0.5, None)
+    assert [t.reply_id for t in store.history("s1")] == ["reply-0002"]  # a follow-up needs the turn before it
+    store.close()
