@@ -37,6 +37,9 @@ class Rule:
     level: str = "caution"  # emergency | urgent | crisis | caution
     who: str = ""
     unless: re.Pattern | None = None
+    # Fires too when each of these is affirmed somewhere in the message, in any clause: "hit my
+    # head really hard, now I keep throwing up" tells its red flag across a comma.
+    together: tuple[re.Pattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,14 +84,26 @@ def plain(message: str) -> str:
     return normalise(message).replace("'", "")
 
 
-def find(rule: Rule, parts: list[str]) -> tuple[str, str] | None:
-    """Return (clause, matched text) of the rule's first affirmed match."""
+def affirmed(patterns: tuple[re.Pattern, ...], parts: list[str]) -> tuple[str, str] | None:
+    """Return (clause, matched text) of the first match no negation reaches."""
     for clause in parts:
-        for pattern in rule.patterns:
+        for pattern in patterns:
             for m in pattern.finditer(clause):
                 if not negated(clause, m.start()):
                     return clause, m.group(0)
     return None
+
+
+def find(rule: Rule, parts: list[str]) -> tuple[str, str] | None:
+    """Return (clause, matched text) of the rule's first affirmed match, or of its combination."""
+    hit = affirmed(rule.patterns, parts)
+    if hit is not None or not rule.together:
+        return hit
+    found = [affirmed((pattern,), parts) for pattern in rule.together]
+    if any(f is None for f in found):
+        return None
+    # The unless test reads the returned clause: all of them, so "two years ago" anywhere counts.
+    return " ".join(f[0] for f in found), " + ".join(f[1] for f in found)
 
 
 def screen(rule: Rule) -> re.Pattern:
@@ -102,7 +117,8 @@ def screen(rule: Rule) -> re.Pattern:
     and without an assertion in front the regex engine skips to the positions where a pattern's
     first letter stands instead of trying every one (three times faster).
     """
-    return re.compile("|".join(f"(?:{p.pattern.removeprefix(WORD_START)})" for p in rule.patterns))
+    patterns = rule.patterns + rule.together[:1]  # a combination needs all its parts, so its first
+    return re.compile("|".join(f"(?:{p.pattern.removeprefix(WORD_START)})" for p in patterns))
 
 
 class SafetyGate:
@@ -145,16 +161,21 @@ class SafetyGate:
 def compile_rule(entry: dict, level: str) -> Rule:
     """Build a rule from one TOML table."""
     unless = entry.get("unless")
+    # Red flags start at a word ("end it" must not fire inside "bend it"); cautions may sit inside
+    # a compound ("neurosurgery", "thromboembolism", "coinfection").
+    start = WORD_START if level != "caution" else ""
+
+    def compiled(key: str) -> tuple[re.Pattern, ...]:
+        return tuple(re.compile(start + "(?:" + p.replace("'", "") + ")") for p in entry.get(key, ()))
+
     return Rule(
         name=entry["name"],
-        # Red flags start at a word ("end it" must not fire inside "bend it"); cautions may sit inside
-        # a compound ("neurosurgery", "thromboembolism", "coinfection").
-        patterns=tuple(re.compile((WORD_START if level != "caution" else "") + "(?:" + p.replace("'", "") + ")")
-                       for p in entry["patterns"]),
+        patterns=compiled("patterns"),
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
         unless=re.compile(unless.replace("'", "")) if unless else None,
+        together=compiled("together"),
     )
 
 

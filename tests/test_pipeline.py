@@ -1,3 +1,5 @@
+import pytest
+
 from faqbot.conversation import Turn, is_follow_up
 
 
@@ -49,6 +51,22 @@ def test_fallback_points_to_the_clinic_without_passages(bot):
         assert bot.settings.CLINIC_PHONE in reply.answer
 
 
+@pytest.mark.parametrize("question, topic", [
+    ("what should I wear to my appointment?", "what to wear"),
+    ("do I need to get undressed", "what to wear"),
+    ("is heat or ice better for a pulled hamstring", "first aid and medicines"),
+    ("should I take nurofen or panadol for my sore shoulder", "first aid and medicines"),
+    ("how much does a 90 minute massage cost", "prices and payment"),
+])
+def test_questions_about_the_clinic_or_first_aid_fall_back_to_the_clinic(bot, question, topic):
+    reply = bot.reply(question)
+    assert reply.type == "fallback" and reply.trace.rule == f"clinic topic: {topic}", reply.trace.rule
+
+
+def test_how_much_is_not_always_about_money(bot):
+    assert bot.reply("how much do your therapists know about anatomy").trace.rule is None
+
+
 def test_small_talk(bot):
     for message, intent in (("hello there", "greeting"), ("Thanks so much!", "thanks"), ("bye", "goodbye"),
                             ("who are you?", "about the bot")):
@@ -59,7 +77,9 @@ def test_small_talk(bot):
 
 def test_small_talk_in_several_parts_or_everyday_wording(bot):
     for message, intent in (("good morning, how are you?", "how are you"), ("cheers, that was really helpful", "thanks"),
-                            ("ok bye for now", "goodbye"), ("Thanks! Bye.", "goodbye"), ("hi there, thanks", "thanks")):
+                            ("ok bye for now", "goodbye"), ("Thanks! Bye.", "goodbye"), ("hi there, thanks", "thanks"),
+                            ("cheers mate, that really helped", "thanks"), ("ok thanks a bunch", "thanks"),
+                            ("that helped heaps", "thanks")):
         reply = bot.reply(message)
         assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}", message
     for message in ("great, have you got any appointments free this week?", "hi, what is petrissage?"):

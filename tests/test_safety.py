@@ -55,7 +55,7 @@ def test_negation_only_reaches_its_own_clause():
     ("I take warfarin", "blood-thinning", "pharmacist"),
     ("I have a fever", "fever", "GP"),
     ("I had a DVT last year", "blood clots", "doctor"),
-    ("I have an open wound on my leg", "open wounds", "GP"),
+    ("I have an open wound on my leg", "wound", "GP"),
     ("I broke my ankle six weeks ago", "fracture", "doctor"),
 ])
 def test_contraindications_get_a_caution_naming_condition_and_who_to_ask(message, condition, who):
@@ -72,12 +72,21 @@ def test_negated_contraindication_gets_no_caution():
 
 # Phrasings found in review: indirect crisis language, missing apostrophes, adverbs, and
 # everyday idioms ("my back is killing me") that must not trigger a crisis reply.
-MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in my chest', 'my chest really hurts', 'oh no my chest is tight', 'I cant breathe', 'I can barely breathe', 'my lips are turning blue', "I'm having an asthma attack", 'my face drooped', "my mum's speech is garbled and her arm is weak", "I suddenly can't see out of one eye", "I've had back pain for a week and now I can't feel when I need to pee", 'I peed myself and my legs are numb', 'my calf is really sore and hot after a long flight', "I've got a lump in my calf that is warm to touch", 'one leg is much bigger than the other and it aches', 'I fell and my arm is bent at a weird angle', "I can't stop the bleeding", "I'm bleeding and it won't stop", 'blood everywhere from a cut', 'I fainted', 'he is having a fit', "I'm 30 weeks pregnant and my waters broke", "I don't see the point anymore", 'I want to disappear', 'nobody would miss me if I was gone', 'I have been thinking about ending things', "I'm going to end it", "life isn't worth living", 'I wish I was dead', "I can't go on", 'I want to sleep and never wake up', 'I took too many pills', 'I took too many painkillers for my back', 'I overdosed on paracetamol', 'I think I broke my ankle today, I had a massage 2 weeks ago']
+MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in my chest', 'my chest really hurts', 'oh no my chest is tight', 'I cant breathe', 'I can barely breathe', 'my lips are turning blue', "I'm having an asthma attack", 'my face drooped', "my mum's speech is garbled and her arm is weak", "I suddenly can't see out of one eye", "I've had back pain for a week and now I can't feel when I need to pee", 'I peed myself and my legs are numb', 'my calf is really sore and hot after a long flight', "I've got a lump in my calf that is warm to touch", 'one leg is much bigger than the other and it aches', 'I fell and my arm is bent at a weird angle', "I can't stop the bleeding", "I'm bleeding and it won't stop", 'blood everywhere from a cut', 'I fainted', 'he is having a fit', "I'm 30 weeks pregnant and my waters broke", "I don't see the point anymore", 'I want to disappear', 'nobody would miss me if I was gone', 'I have been thinking about ending things', "I'm going to end it", "life isn't worth living", 'I wish I was dead', "I can't go on", 'I want to sleep and never wake up', 'I took too many pills', 'I took too many painkillers for my back', 'I overdosed on paracetamol', 'I think I broke my ankle today, I had a massage 2 weeks ago',
+               # a head injury and what follows it, told in separate clauses
+               'I knocked my head on the car door, now I feel really drowsy and keep being sick',
+               'got concussion at footy yesterday and I cant remember the drive home',
+               # a limb out of shape, a joint out of place
+               'came off my skateboard and my arm is pointing the wrong way',
+               'my knee cap looks out of place, I think it dislocated']
 
 MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage help?', 'these knots are killing me', 'I hurt myself at the gym, can massage help?', 'I cut myself shaving', 'I broke a sweat at the gym', "I broke up with my partner and I'm stressed", 'I cracked my back this morning', "I'm fitting massage into my lunch break", 'I have a collapsed arch in my foot', 'I passed out from the pain once last year', 'I had a heart attack 5 years ago, is massage safe?', 'I had a stroke last year, can massage help?', 'no chest pain, just a stiff back', 'what is remedial massage?', 'I was in a car crash and have whiplash', 'is the massage room temperature warm?',
                    # words that contain a red-flag phrase: "bend it" holds "end it", "skill" holds "kill"
                    "after my ankle sprain I still cant bend it as far as the other one",
-                   'I want to improve my skill myself at stretching']
+                   'I want to improve my skill myself at stretching',
+                   'bumped my head on a shelf, not dizzy or sick, can I still come in?',
+                   'I had a blood clot in my calf years ago, can I have a leg massage?',
+                   'I hit my head on a cupboard last year and felt dizzy for weeks']
 
 
 @pytest.mark.parametrize("message", MORE_URGENT)
@@ -88,6 +97,12 @@ def test_more_red_flags_are_urgent(message):
 @pytest.mark.parametrize("message", MORE_NOT_URGENT)
 def test_idioms_and_past_events_are_not_urgent(message):
     assert default_gate().check(message).urgent is None
+
+
+@pytest.mark.parametrize("message", ["I have eczema on my arms", "my psoriasis is flaring", "I had a DVT in my leg two years ago"])
+def test_skin_conditions_and_past_clots_get_a_caution(message):
+    result = default_gate().check(message)
+    assert result.urgent is None and result.cautions, result.matched
 
 
 def test_past_heart_attack_is_a_caution():
