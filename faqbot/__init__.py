@@ -9,9 +9,8 @@ import time
 from flask import Flask, current_app, jsonify
 
 from . import config as config_module
-from . import storage
+from . import reindex, storage
 from .config import Settings
-from .pipeline import Bot
 
 log = logging.getLogger("faqbot")
 
@@ -25,12 +24,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.load(test_config, app.instance_path))
     settings = Settings.from_mapping(app.config)
     started = time.perf_counter()
-    bot = Bot.from_settings(settings)
+    bot, corpus = reindex.build(settings, strict=settings.CORPUS_STRICT)
     log.info("indexed %d passages in %.0f ms", len(bot.index), (time.perf_counter() - started) * 1000)
     store = storage.from_config(app.config)
     store.ping()  # create the database now (a bad path logs a warning at start-up), then
     store.close()  # let each worker open its own connection after the fork
     app.extensions["faqbot"] = bot
+    app.extensions["faqbot.corpus"] = corpus  # what the staff console shows: described once, as built
     app.extensions["faqbot.store"] = store
 
     from . import api, errors

@@ -65,10 +65,17 @@ def describe(docs: list[Document], passages) -> CorpusInfo:
     return CorpusInfo(fingerprint(docs), time.time(), infos)
 
 
-def build(settings: Settings) -> tuple[Bot, CorpusInfo]:
-    """Validate the corpus strictly and build a bot from it; raises CorpusError listing every problem."""
-    docs, _ = load_corpus(settings.CORPUS_DIR, strict=True)
+def build(settings: Settings, strict: bool = True) -> tuple[Bot, CorpusInfo]:
+    """Load the corpus and build a bot and its description; raises CorpusError listing every problem.
+
+    A reindex is always strict; start-up follows CORPUS_STRICT, skipping bad files with a warning.
+    """
+    docs, problems = load_corpus(settings.CORPUS_DIR, strict=strict)
+    for problem in problems:
+        log.warning("corpus file skipped: %s", problem)
     passages = split_corpus(docs)
+    # Described here, while the documents are at hand: they are not kept, and reading the
+    # files again to describe them would cost a second full load.
     return Bot(settings, passages), describe(docs, passages)
 
 
@@ -93,26 +100,21 @@ class Reindexer:
         self._checked = time.monotonic()
         self.seen = self.store.meta(VERSION_KEY)
         self.store.close()  # the master must not hand its sqlite handle to forked workers
-        self.info = self._describe_running()
-
-    def _describe_running(self) -> CorpusInfo | None:
-        """Describe the corpus the app factory indexed (it keeps no documents of its own)."""
-        settings = self.bot.settings
-        try:
-            docs, _ = load_corpus(settings.CORPUS_DIR, strict=settings.CORPUS_STRICT)
-        except CorpusError:
-            return None  # changed since start-up; the next reindex says what is wrong
-        return describe(docs, self.bot.index.passages)
 
     @property
     def bot(self) -> Bot:
         return self.app.extensions["faqbot"]
 
+    @property
+    def info(self) -> CorpusInfo:
+        """Describe the corpus the current bot was built from (the app factory's, then each swap's)."""
+        return self.app.extensions["faqbot.corpus"]
+
     def _swap(self, settings: Settings) -> CorpusInfo:
         bot, info = build(settings)
         # One reference assignment: a request already running keeps the bot it started with.
         self.app.extensions["faqbot"] = bot
-        self.info = info
+        self.app.extensions["faqbot.corpus"] = info
         return info
 
     def reindex(self) -> CorpusInfo:

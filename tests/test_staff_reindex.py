@@ -8,7 +8,7 @@ import pytest
 from staff_fixtures import BEARER, CORPUS, Console, corpus_dir, make_app  # noqa: F401
 from werkzeug.serving import make_server
 
-from faqbot import reindex
+from faqbot import corpus, reindex
 from faqbot.cli import main
 
 NEW_DOC = """---
@@ -215,3 +215,30 @@ def test_an_instance_with_another_corpus_says_so(tmp_path, corpus_dir, caplog):
     assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
     caught_up(two)
     assert any("differs from the one published" in r.getMessage() for r in caplog.records)
+
+
+def test_start_up_reads_each_corpus_file_once(tmp_path, corpus_dir, monkeypatch):
+    # At 100,000 passages a second read in the master (to describe the corpus) costs a second full load.
+    read = []
+    real_read = corpus.read_document
+    monkeypatch.setattr(corpus, "read_document", lambda path: (read.append(path.name), real_read(path))[1])
+    app = make_app(tmp_path, CORPUS_DIR=str(corpus_dir))
+    assert sorted(read) == sorted(p.name for p in corpus_dir.iterdir() if p.suffix in corpus.SUFFIXES)
+    info = app.test_client().get("/api/staff/corpus", headers=BEARER).get_json()["corpus"]
+    assert info["passages"] == len(app.extensions["faqbot"].index)
+    assert len(info["documents"]) == len(read)
+    assert info["hash"] == reindex.build(app.extensions["faqbot"].settings)[1].hash  # as a reindex would publish it
+
+
+def test_a_lenient_start_describes_what_it_serves_and_a_reindex_the_new_corpus(tmp_path, corpus_dir):
+    (corpus_dir / "901-empty.md").write_text("# Only a title\n")
+    app = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), CORPUS_STRICT=False)  # the bad file is skipped
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)  # edited after start-up, not yet reindexed
+    client = app.test_client()
+    info = client.get("/api/staff/corpus", headers=BEARER).get_json()["corpus"]
+    assert info["passages"] == len(app.extensions["faqbot"].index)
+    assert {d["file"] for d in info["documents"]} == {p.name for p in CORPUS.iterdir() if p.suffix in corpus.SUFFIXES}
+    (corpus_dir / "901-empty.md").unlink()
+    after = client.post("/api/staff/reindex", headers=BEARER).get_json()["corpus"]
+    assert "cupping" in [d["id"] for d in after["documents"]]
+    assert client.get("/api/staff/corpus", headers=BEARER).get_json()["corpus"] == after
