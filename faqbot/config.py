@@ -28,6 +28,7 @@ DEFAULTS: dict = {
     "CONFIDENCE_THRESHOLD": 0.35,
     "CONTEXT_WEIGHT": 0.5,
     "MIN_KEYNESS": 10.0,  # how much more often than in everyday English a matched term must occur
+    "EVERYDAY_KEYNESS": 5.0,  # words used less than this much more often than in English weigh less in confidence
     "UNSEEN_WEIGHT": 0.7,  # IDF of a rare word the corpus lacks, as a share of the largest IDF
     "VARIANT_BOOST": 1,  # times a passage's visitor questions are repeated in its index text
     "VARIANT_WEIGHT": 2.0,  # score multiplier (1 + w * similarity) for restating a visitor question
@@ -101,6 +102,7 @@ class Settings:
     CONTEXT_WEIGHT: float
     UNSEEN_WEIGHT: float
     MIN_KEYNESS: float
+    EVERYDAY_KEYNESS: float
     VARIANT_BOOST: int
     VARIANT_WEIGHT: float
     CLINIC_NAME: str

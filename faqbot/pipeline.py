@@ -17,6 +17,7 @@ from .spelling import Speller, english_frequency
 
 log = logging.getLogger(__name__)
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
+EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
 
 
 @dataclass
@@ -179,6 +180,9 @@ class Bot:
     def confidence(self, weights: dict[str, float], top: Hit) -> float:
         """Share of the query's IDF weight the top passage matches, or its variant match (0..1).
 
+        Each word weighs by its IDF, and less when the articles use it little more than everyday
+        English does (see EVERYDAY_KEYNESS).
+
         A word the corpus has never seen says the question may be about something the articles
         don't cover, so it weighs as a rare word would; one is evidence enough, so several don't
         pile up: "pulled my hamstring at footy, can massage speed up healing" still asks about healing.
@@ -189,7 +193,11 @@ class Bot:
         topical = max((index.keyness.get(t, 0.0) for t in top.contributions), default=0.0)
         if topical < self.settings.MIN_KEYNESS and top.variant < self.settings.CONFIDENCE_THRESHOLD:
             return 0.0
-        seen = {t: w for t, w in weights.items() if t in index}
+        # Everyday words ("hands", "little", "ask") say less about what a question is about than the
+        # articles' own words do, so a long question's chatter doesn't outweigh its topic.
+        everyday = self.settings.EVERYDAY_KEYNESS
+        seen = {t: w * min(1.0, max(EVERYDAY_FLOOR, index.keyness.get(t, everyday) / everyday))
+                for t, w in weights.items() if t in index}
         unseen = max((w for t, w in weights.items() if t not in index), default=0.0)
         total = sum(w * index.idf(t) for t, w in seen.items()) + unseen * index.max_idf * self.settings.UNSEEN_WEIGHT
         found = sum(w * index.idf(t) for t, w in seen.items() if t in top.contributions)
