@@ -192,7 +192,9 @@ class Index:
         """IDF-weighted Jaccard between the query and each pooled passage's closest visitor question."""
         # |A ∪ B| = |A| + |B| - |A ∩ B| with IDF weights: the query's sum once, each visitor
         # question's sum precomputed, so only the (small) intersections are summed per candidate.
-        query = {t: self.idf(t) for t, w in weights.items() if w >= 1.0}  # the question's own terms only
+        # A follow-up's borrowed terms count too: "is that something you can treat?" after "I get
+        # migraines" restates "can it help migraines?".
+        query = {t: self.idf(t) for t, w in weights.items() if w > 0}
         query_sum = sum(query.values())
         out = {}
         for i in pool:

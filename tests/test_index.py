@@ -51,6 +51,15 @@ def test_visitor_question_lifts_its_passage():
     assert hits[0].passage.id == "d#0" and hits[0].variant == 1.0
 
 
+def test_a_follow_up_restates_a_visitor_question_with_its_borrowed_terms():
+    ps = passages("massage can ease recurring migraines", "we treat many conditions")
+    ps[0] = Passage("d#0", "d", "", None, ps[0].text, ("Can you treat migraines?",))
+    index = Index(ps, default_analyzer())
+    own = index.variant_similarities({"treat": 1.0}, [0])[0]
+    followed = index.variant_similarities({"treat": 1.0, "migrain": 0.5}, [0])[0]  # "I get migraines" / "can you treat that?"
+    assert followed == 1.0 > own
+
+
 def test_builds_the_shipped_corpus_quickly(bot):
     import time
     started = time.perf_counter()
