@@ -78,7 +78,14 @@ MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in
                'got concussion at footy yesterday and I cant remember the drive home',
                # a limb out of shape, a joint out of place
                'came off my skateboard and my arm is pointing the wrong way',
-               'my knee cap looks out of place, I think it dislocated']
+               'my knee cap looks out of place, I think it dislocated',
+               # everyday words for the same red flags
+               'my chest feels like an elephant is sitting on it', 'my arm and jaw hurt and I feel sick and sweaty',
+               'I keep peeing myself since my back went out', 'cant feel my bum when I sit on the toilet',
+               "I've lost feeling in my groin and my back is killing me", 'numbness in both legs',
+               "my husband's arm went weak and his words are coming out wrong", 'half my face feels numb all of a sudden',
+               "my mum can't lift her arm and her speech is slurry", "I heard a crack in my ankle and can't walk on it",
+               "I've been thinking it would be easier if I wasn't here"]
 
 MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage help?', 'these knots are killing me', 'I hurt myself at the gym, can massage help?', 'I cut myself shaving', 'I broke a sweat at the gym', "I broke up with my partner and I'm stressed", 'I cracked my back this morning', "I'm fitting massage into my lunch break", 'I have a collapsed arch in my foot', 'I passed out from the pain once last year', 'I had a heart attack 5 years ago, is massage safe?', 'I had a stroke last year, can massage help?', 'no chest pain, just a stiff back', 'what is remedial massage?', 'I was in a car crash and have whiplash', 'is the massage room temperature warm?',
                    # words that contain a red-flag phrase: "bend it" holds "end it", "skill" holds "kill"
@@ -86,7 +93,10 @@ MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage 
                    'I want to improve my skill myself at stretching',
                    'bumped my head on a shelf, not dizzy or sick, can I still come in?',
                    'I had a blood clot in my calf years ago, can I have a leg massage?',
-                   'I hit my head on a cupboard last year and felt dizzy for weeks']
+                   'I hit my head on a cupboard last year and felt dizzy for weeks',
+                   "I can't lift my arm above my head since my shoulder went stiff", 'my jaw aches from grinding my teeth',
+                   "my arm aches after the gym and I'm sweaty", "I sprained my ankle last week, can't walk on it properly yet",
+                   'my hand goes numb when I type', "I've had sciatica for years and my leg goes numb sometimes"]
 
 
 @pytest.mark.parametrize("message", MORE_URGENT)
