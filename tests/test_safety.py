@@ -57,6 +57,12 @@ def test_negation_only_reaches_its_own_clause():
     ("I had a DVT last year", "blood clots", "doctor"),
     ("I have an open wound on my leg", "wound", "GP"),
     ("I broke my ankle six weeks ago", "fracture", "doctor"),
+    ("I'm diabetic and my feet are numb", "diabetes", "diabetes team"),
+    ("I have epilepsy", "epilepsy", "neurologist"),
+    ("I'm 12 weeks along", "pregnancy", "midwife"),
+    ("I bruise really easily", "bleeding disorder", "pharmacist"),
+    ("I'm on dialysis", "kidney", "GP"),
+    ("I recently had a heart attack", "heart", "cardiologist"),
 ])
 def test_contraindications_get_a_caution_naming_condition_and_who_to_ask(message, condition, who):
     result = default_gate().check(message)
