@@ -62,6 +62,10 @@ RETURNING 1
 """
 
 
+class Skipped(PoolTimeout):
+    """The database was left alone for this call: marked down, or another thread is trying it."""
+
+
 class PostgresStore(Store):
     """Keep state in PostgreSQL; when it is down, skip it for a moment instead of stalling visitors."""
 
@@ -71,6 +75,7 @@ class PostgresStore(Store):
     OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, OSError)
     COMMENTS = "string_agg(f.comment, ' | ')"
     RETRY_MIN, RETRY_MAX = 0.5, 8.0  # seconds to leave the database alone after a failure, doubling
+    LOCK_TIMEOUT = 5.0  # seconds a migration waits for another instance's schema lock before retrying later
 
     def __init__(self, url: str, session_ttl: int, max_turns: int, retention_days: float,
                  pool_size: int = 4, timeout: float = 0.5):
@@ -120,7 +125,8 @@ class PostgresStore(Store):
         if self._migrated:
             return
         with psycopg.connect(self.url, **self._connect_kwargs()) as conn, conn.transaction():
-            conn.execute("SET LOCAL lock_timeout = '5s'")  # another instance's long migration: retry later
+            # Another instance's long migration: give up and retry later rather than hold a worker.
+            conn.execute(f"SET LOCAL lock_timeout = '{round(self.LOCK_TIMEOUT * 1000)}ms'")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             conn.execute(MIGRATIONS[0].split(";")[0])  # meta first: it holds the version
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -139,35 +145,51 @@ class PostgresStore(Store):
         return self._retry != self.RETRY_MIN  # the back-off grows from its minimum only after a failure
 
     def _run(self, fn):
-        if self._in_outage:
-            if time.monotonic() < self._down_until:
-                raise PoolTimeout("database marked down; retrying shortly")
+        if not self._in_outage:
+            return self._call(fn)
+        if time.monotonic() < self._down_until:
+            raise Skipped("database marked down; retrying shortly")
+        # One thread tries the database; the others carry on without it until that one has
+        # succeeded or backed off, instead of each waiting on a server that may still be down.
+        if not self._probing.acquire(blocking=False):
+            raise Skipped("database being tried by another thread; carrying on without it")
+        try:
             # A pool with no connection would hold this visitor for the whole timeout; a direct
-            # connection attempt to a server that is still down is refused at once. One thread
-            # probes; the others carry on without the database meanwhile.
-            if not self._probing.acquire(blocking=False):
-                raise PoolTimeout("database being probed; carrying on without it")
-            try:
-                psycopg.connect(self.url, **self._connect_kwargs()).close()
-            finally:
-                self._probing.release()
-        with self._get_pool().connection() as conn:
-            result = fn(conn)
-        if self._in_outage:
+            # connection attempt to a server that is still down is refused at once.
+            psycopg.connect(self.url, **self._connect_kwargs()).close()
+            result = self._call(fn)
             log.warning("database is back")
             self._retry = self.RETRY_MIN
-        return result
+            return result
+        except self.OUTAGES as exc:
+            if self._is_outage(exc):
+                self._back_off()  # before another thread may try
+            raise
+        finally:
+            self._probing.release()
 
-    def _failed(self, what: str, exc: Exception) -> None:
-        if not isinstance(exc, self.OUTAGES) or isinstance(exc, psycopg.errors.QueryCanceled):
-            log.warning("database %s failed: %s", what, exc)
-            return
+    def _call(self, fn):
+        with self._get_pool().connection() as conn:
+            return fn(conn)
+
+    def _is_outage(self, exc: Exception) -> bool:
+        return isinstance(exc, self.OUTAGES) and not isinstance(exc, psycopg.errors.QueryCanceled)
+
+    def _back_off(self) -> None:
         if time.monotonic() < self._down_until:
-            return  # skipped while known to be down
-        if not self._in_outage:
-            super()._failed(what, exc)  # one warning per outage, not one per request
+            return  # another thread's failure has just started this back-off
         self._down_until = time.monotonic() + self._retry
         self._retry = min(self._retry * 2, self.RETRY_MAX)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if isinstance(exc, Skipped):
+            return  # not a failure: the one that started the back-off was counted
+        if not self._is_outage(exc):
+            log.warning("database %s failed: %s", what, exc)
+            return
+        if not self._in_outage:
+            super()._failed(what, exc)  # one warning per outage, not one per request
+        self._back_off()
 
     def close(self) -> None:
         """Close this process's pool (the next use opens a new one)."""

@@ -118,3 +118,68 @@ def test_reachable_says_no_quickly():
     started = time.monotonic()
     assert PostgresStore("postgresql://nobody@127.0.0.1:1/nothing", 3600, 6, 30).reachable() is False
     assert time.monotonic() - started < 3
+
+
+def test_during_an_outage_one_thread_tries_the_database_and_the_others_skip_it(postgres_server, monkeypatch):
+    store = fresh(postgres_server)
+    store.record("s0", Turn("r0", "before", "answer", {}), 0.5, None)  # a pool, open and in use
+    probes, took = [], []
+    real_connect = psycopg.connect
+
+    def slow_probe(*args, **kwargs):  # slow, so every other thread arrives while it runs
+        probes.append(threading.get_ident())
+        time.sleep(0.3)
+        return real_connect(*args, **kwargs)
+
+    def visitor(n: int, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        started = time.monotonic()
+        store.record(f"s{n}", Turn(f"v{n}", "hello", "answer", {}), 0.5, None)
+        took.append(time.monotonic() - started)
+
+    postgres_server.stop()
+    try:
+        store.record("s0", Turn("r1", "down", "answer", {}), 0.5, None)  # noticed: the back-off starts
+        time.sleep(PostgresStore.RETRY_MIN)  # ...and has passed, so the next call tries the server
+        monkeypatch.setattr(psycopg, "connect", slow_probe)
+        barrier = threading.Barrier(8)
+        threads = [threading.Thread(target=visitor, args=(n, barrier)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(probes) == 1
+        assert sorted(took)[-2] < 0.1  # everyone but the prober carried on at once
+        # The back-off runs from the failed probe and doubles once: the skipped calls are not failures.
+        delays = [store._down_until - time.monotonic()]
+        monkeypatch.setattr(psycopg, "connect", real_connect)
+        for _ in range(4):
+            store._down_until = 0  # as if the back-off had passed
+            store.record("s0", Turn("r2", "still down", "answer", {}), 0.5, None)
+            delays.append(store._down_until - time.monotonic())
+        assert delays == pytest.approx([1, 2, 4, 8, 8], abs=0.15)
+    finally:
+        postgres_server.start()
+    store._down_until = 0
+    store.record("s9", Turn("r9", "back", "answer", {}), 0.5, None)
+    assert [t.reply_id for t in store.history("s9")] == ["r9"]
+    store.close()
+
+
+def test_a_held_schema_lock_does_not_hold_start_up(postgres_server, monkeypatch, caplog):
+    assert PostgresStore.LOCK_TIMEOUT == 5.0
+    monkeypatch.setattr(PostgresStore, "LOCK_TIMEOUT", 0.5)  # the same behaviour, sooner
+    url = postgres_server.new_schema(f"t_{uuid.uuid4().hex[:12]}")
+    with psycopg.connect(postgres_server.url(), autocommit=True) as other:  # another instance, mid-migration
+        other.execute("SELECT pg_advisory_lock(%s)", (store_postgres.SCHEMA_LOCK,))
+        started = time.monotonic()
+        app = create_app({"TESTING": True, "DATABASE_URL": url})
+        assert time.monotonic() - started < 0.5 + 3  # the lock timeout, and building the index
+        assert any("lock timeout" in r.getMessage() for r in caplog.records)
+        store = app.extensions["faqbot.store"]
+        started = time.monotonic()
+        assert app.test_client().post("/api/chat", json={"message": "What is remedial massage?"}).status_code == 200
+        assert time.monotonic() - started < 0.3  # visitors skip the database meanwhile
+    time.sleep(PostgresStore.RETRY_MIN)  # the lock is free and the back-off has passed: migrated now
+    assert store.ping() and store.meta("schema_version") == str(len(store_postgres.MIGRATIONS))
+    store.close()
