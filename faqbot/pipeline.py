@@ -112,7 +112,8 @@ class Bot:
         if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
             urgent = self.gate.check(resolved).urgent
             if urgent:
-                safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"))
+                safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
+                                      safety.said)
         trace.safety = list(safety.matched)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
@@ -122,7 +123,7 @@ class Bot:
             trace.rule, trace.decision = f"smalltalk: {intent.name}", "smalltalk"
             return Reply("smalltalk", self.fill(intent.reply), [], s.DISCLAIMER, list(s.STARTERS[:3]), trace=trace)
         question = self.smalltalk.strip_greeting(message)
-        caution = caution_text(safety.cautions)
+        caution = caution_text(safety.cautions, safety.said)
         own = self.query_terms(self.correct(question, trace), trace)
         weights = {t: 1.0 for t in own}
         trace.follow_up = is_follow_up(question, own) and bool(history)

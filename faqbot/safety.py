@@ -47,6 +47,7 @@ class SafetyResult:
     urgent: Rule | None
     cautions: tuple[Rule, ...]
     matched: tuple[str, ...] = ()  # "rule: matched text" for traces
+    said: tuple[str, ...] = ()  # for each caution, the visitor's own words that raised it
 
 
 def negated(clause: str, start: int) -> bool:
@@ -90,8 +91,17 @@ def affirmed(patterns: tuple[re.Pattern, ...], parts: list[str]) -> tuple[str, s
         for pattern in patterns:
             for m in pattern.finditer(clause):
                 if not negated(clause, m.start()):
-                    return clause, m.group(0)
+                    return clause, whole_words(clause, m.start(), m.end())
     return None
+
+
+def whole_words(text: str, start: int, end: int) -> str:
+    """Return text[start:end] widened to whole words ("pregnan" -> "pregnant")."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end]
 
 
 def find(rule: Rule, parts: list[str]) -> tuple[str, str] | None:
@@ -149,13 +159,14 @@ class SafetyGate:
             matched.append(f"{rule.name}: {hit[1]!r}")
             urgent = rule
             break
-        cautions = []
+        cautions, said = [], []
         for rule, first_look in self._caution:
             hit = find(rule, parts) if first_look.search(text) else None
             if hit is not None:
                 matched.append(f"caution {rule.name}: {hit[1]!r}")
                 cautions.append(rule)
-        return SafetyResult(urgent, tuple(cautions), tuple(matched))
+                said.append(hit[1])
+        return SafetyResult(urgent, tuple(cautions), tuple(matched), tuple(said))
 
 
 def compile_rule(entry: dict, level: str) -> Rule:
@@ -189,13 +200,21 @@ def default_gate() -> SafetyGate:
     )
 
 
-def caution_text(rules: tuple[Rule, ...]) -> str | None:
+def mentioned(rule: Rule, words: str) -> str:
+    """Name a condition in the visitor's words where they differ from the rule's ("warfarin (...)")."""
+    named = {w[:5] for w in re.findall(r"\w+", rule.name.lower())}
+    if not words or any(w[:5] in named for w in words.split()):  # "pregnant" is the rule's "pregnancy"
+        return rule.name
+    return f"{words} ({rule.name})"
+
+
+def caution_text(rules: tuple[Rule, ...], said: tuple[str, ...] = ()) -> str | None:
     """Write the caution in the bot's own words, naming each condition and whom to ask."""
     if not rules:
         return None
     parts = [
-        f"Because you mentioned {r.name}, please check with {r.who} before having a massage: "
-        f"{r.advice}."
-        for r in rules
+        f"Because you mentioned {mentioned(rule, words)}, please check with {rule.who} before having a "
+        f"massage: {rule.advice}."
+        for rule, words in zip(rules, said or ("",) * len(rules))
     ]
     return " ".join(parts) + " Please also tell your therapist about it before your session."

@@ -71,6 +71,15 @@ def test_contraindications_get_a_caution_naming_condition_and_who_to_ask(message
     assert condition in text and who in text and "tell your therapist" in text
 
 
+def test_a_caution_names_the_condition_in_the_visitors_words():
+    result = default_gate().check("I've got varicose veins and I'm on warfarin, is that ok?")
+    text = caution_text(result.cautions, result.said)
+    assert "varicose veins (a heart or blood pressure condition)" in text
+    assert "warfarin (blood-thinning medication" in text
+    pregnant = default_gate().check("I'm pregnant")
+    assert caution_text(pregnant.cautions, pregnant.said).startswith("Because you mentioned pregnancy, ")
+
+
 def test_negated_contraindication_gets_no_caution():
     assert default_gate().check("I'm not pregnant and have no fever").cautions == ()
     assert caution_text(()) is None
