@@ -7,6 +7,7 @@ import logging
 import re
 import secrets
 import time
+from operator import attrgetter
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_limiter import Limiter
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 # A caller's id is echoed and logged, so only a short, plain token is trusted; anything else is replaced.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 LIMITED = (("api.chat", "RATELIMIT_CHAT"), ("api.feedback", "RATELIMIT_FEEDBACK"))
-STAFF = ("staff.", "staff_api.")  # the console's and its API's endpoints
 # Inline styles are allowed because the demo page (standing in for a clinic's site) has them;
 # inline scripts are not: the demo's buttons open the widget through data-faqbot-open instead.
 DEFAULT_CSP = (
@@ -77,8 +77,7 @@ def init_limiter(app: Flask) -> RateLimits | None:
         view = app.view_functions.get(endpoint)
         if view is not None and app.config[key]:
             app.view_functions[endpoint] = limits.wrap(view, endpoint, app.config[key])
-    app.extensions["faqbot.limiter"] = limits
-    init_staff_lockout(app, limits)
+    app.extensions["faqbot.limiter"] = limits  # the staff console's lockout counts through it too
     return limits
 
 
@@ -99,20 +98,20 @@ class RateLimits:
         self.local = type(limiter.limiter)(SweptMemoryStorage())  # the same strategy, in this worker
         self.failed_until = 0.0
 
-    def call(self, method: str, item: RateLimitItem, *identifiers: str, fallback: bool | None = None):
-        """Run one strategy method (hit, test, get_window_stats) on the shared store, or locally while it fails."""
+    def call(self, method: str, *args, fallback: bool | None = None, **options):
+        """Run a strategy method (hit, test...) or a storage one ("storage.incr"), locally while the store fails."""
         fallback = self.fallback_enabled if fallback is None else fallback
         if fallback and time.monotonic() < self.failed_until:
-            return getattr(self.local, method)(item, *identifiers)
+            return attrgetter(method)(self.local)(*args, **options)
         try:
-            return getattr(self.limiter.limiter, method)(item, *identifiers)
+            return attrgetter(method)(self.limiter.limiter)(*args, **options)
         except Exception as exc:  # the storage's own errors (redis, network) vary with its backend
             if not fallback:
                 raise
             log.warning("rate-limit storage unreachable, counting in this worker for %.0f s: %s",
                         self.RETRY_STORE, exc)
             self.failed_until = time.monotonic() + self.RETRY_STORE
-            return getattr(self.local, method)(item, *identifiers)
+            return attrgetter(method)(self.local)(*args, **options)
 
     def wrap(self, view, endpoint: str, spec: str):
         """Return the view with its limits checked first (POST only), shortest window first."""
@@ -164,33 +163,6 @@ class SweptMemoryStorage(MemoryStorage):
 def seconds_until(reset: float) -> int:
     """Whole seconds (at least 1) until a window's reset time."""
     return max(1, int(reset - time.time()) + 1)
-
-
-def init_staff_lockout(app: Flask, limits: RateLimits) -> None:
-    """Lock an address out of the staff console and API after repeated wrong tokens (401s).
-
-    Only failures count, so staff at work are never limited; a guesser is, even if the token is weak.
-    """
-    items = parse_many(app.config["RATELIMIT_STAFF_AUTH"]) if app.config["RATELIMIT_STAFF_AUTH"] else []
-    if not items:
-        return
-
-    def locked_out() -> None:
-        if not (request.endpoint or "").startswith(STAFF):
-            return
-        for item in items:
-            if not limits.call("test", item, "staff-auth", client_key(), fallback=True):
-                window = limits.call("get_window_stats", item, "staff-auth", client_key(), fallback=True)
-                raise TooManyRequests(retry_after=seconds_until(window.reset_time))
-
-    def count_failure(response):
-        if response.status_code == 401 and (request.endpoint or "").startswith(STAFF):
-            for item in items:
-                limits.call("hit", item, "staff-auth", client_key(), fallback=True)
-        return response
-
-    app.before_request(locked_out)
-    app.after_request(count_failure)
 
 
 def client_key() -> str:

@@ -177,6 +177,7 @@ def database_down(exc):
 def init_app(app: Flask) -> None:
     """Wire reindexing (always: `faqbot reindex` needs it) and the console (404 until a token is set)."""
     auth.configure(app)
+    auth.init_lockout(app)  # before any hook that compares a token
     reindex.init_app(app)
     # App-level, so it runs before any app-wide hook that reads the body under the chat-sized limit.
     app.before_request(staff_api.allow_upload)

@@ -7,15 +7,18 @@ import logging
 import secrets
 import time
 
-from flask import Flask, Response, abort, current_app, request, session
+from flask import Flask, Response, abort, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 
 from .errors import error_response
-from .security import API_CSP  # JSON and CSV load nothing
+from .security import API_CSP, client_key, seconds_until
 
 log = logging.getLogger(__name__)
 
 CSRF_FIELD = "csrf_token"
+STAFF = ("staff.", "staff_api.")  # the console's and its API's endpoints
 # Strict by design: the console runs no inline script or style and is never framed.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
@@ -99,7 +102,7 @@ def csrf_ok() -> bool:
 def protect(response: Response) -> Response:
     """Add the headers every staff response needs: no framing, strict CSP, no caching."""
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP if request.blueprint == "staff" else API_CSP
+    headers["Content-Security-Policy"] = CSP if request.blueprint == "staff" else API_CSP  # JSON, CSV: load nothing
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
@@ -121,6 +124,74 @@ def configure(app: Flask) -> None:
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.session_interface = HttpsAwareSessions()
+
+
+def presents_token() -> bool:
+    """Tell whether this request's token will be compared: a bearer header on the API, or the login form."""
+    if request.blueprint == "staff_api":
+        return "Authorization" in request.headers
+    return request.endpoint == "staff.login" and request.method == "POST"
+
+
+class Lockout:
+    """Lock an address out of the console and API after repeated wrong tokens (401s).
+
+    Only failures count, so staff at work are never limited; a guesser is, even if the token is weak.
+    A request that presents a token first takes a place (an atomic increment in the limiter's
+    storage, memory or Redis) and is refused when the failures so far plus the checks in flight
+    exceed the limit, so parallel guesses cannot all pass before any of them is counted. (More
+    checks at once from one address than the limit are told to retry in a second, right or wrong.)
+    """
+
+    PENDING = "staff-auth-pending"
+    PENDING_EXPIRY = 300  # seconds: a place taken by a worker killed mid-request is not held longer
+
+    def __init__(self, spec: str):
+        self.items = parse_many(spec) if spec else []
+
+    def limits(self):
+        """Return the app's limiter for a staff request, or None when no lockout applies."""
+        enabled = self.items and (request.endpoint or "").startswith(STAFF)
+        return current_app.extensions.get("faqbot.limiter") if enabled else None
+
+    def check(self) -> None:
+        """Refuse a locked-out address; take a place for a token about to be compared."""
+        limits = self.limits()
+        if limits is None:
+            return
+        key, in_flight = client_key(), 1
+        if presents_token():
+            g.staff_place = f"{self.PENDING}/{key}"  # given back on teardown, whatever happens
+            in_flight = limits.call("storage.incr", g.staff_place, self.PENDING_EXPIRY, fallback=True)
+        for item in self.items:
+            if not limits.call("test", item, "staff-auth", key, cost=max(1, in_flight), fallback=True):
+                # Refused only for the checks in flight with it, not for failures: a moment's wait will do.
+                failed = in_flight <= 1 or not limits.call("test", item, "staff-auth", key, fallback=True)
+                window = limits.call("get_window_stats", item, "staff-auth", key, fallback=True)
+                raise TooManyRequests(retry_after=seconds_until(window.reset_time) if failed else 1)
+
+    def count(self, response: Response) -> Response:
+        """Count a 401 as a failure (before the request's place is given back)."""
+        limits = self.limits()
+        if limits is not None and response.status_code == 401:
+            for item in self.items:
+                limits.call("hit", item, "staff-auth", client_key(), fallback=True)
+        return response
+
+    def give_back(self, exc: BaseException | None = None) -> None:
+        """Give back the place this request took, if it took one."""
+        place = g.pop("staff_place", None)
+        if place is not None:
+            current_app.extensions["faqbot.limiter"].call("storage.incr", place, self.PENDING_EXPIRY, -1,
+                                                          fallback=True)
+
+
+def init_lockout(app: Flask) -> None:
+    """Count wrong staff tokens per address in the app's rate limiter (when limits are on)."""
+    lockout = Lockout(str(app.config.get("RATELIMIT_STAFF_AUTH") or ""))
+    app.before_request(lockout.check)
+    app.after_request(lockout.count)
+    app.teardown_request(lockout.give_back)
 
 
 class HttpsAwareSessions(SecureCookieSessionInterface):

@@ -1,9 +1,12 @@
 """Who may use the staff console: off without a token, 401 with a wrong one, in with the right one."""
+import itertools
+import threading
 import time
 
 import pytest
 from staff_fixtures import BEARER, CSRF, TOKEN, Console, api, console, make_app, staff_app  # noqa: F401
 
+from faqbot import staff_auth
 from faqbot.config import from_env
 
 PAGES = ["/staff/", "/staff/login", "/staff/eval", "/staff/log", "/staff/corpus", "/staff/export.csv",
@@ -142,3 +145,72 @@ def test_secret_key_is_the_same_in_every_worker(tmp_path):
 def test_secrets_from_the_environment_stay_text():
     assert from_env({"FAQBOT_STAFF_TOKEN": "123456", "FAQBOT_SECRET_KEY": "true"}) == {
         "STAFF_TOKEN": "123456", "SECRET_KEY": "true"}
+
+
+# --- wrong tokens sent in parallel: no more verdicts than the lockout allows ----------------------
+
+ADDRESSES = (f"198.18.{n // 250}.{n % 250 + 1}" for n in itertools.count())  # a Redis keeps counts between tests
+
+
+@pytest.fixture(params=["memory", "redis"])
+def lockout_app(request, tmp_path, monkeypatch):
+    """A console whose lockout counts 3 wrong tokens a minute, and whose token checks take a while."""
+    storage = request.getfixturevalue("redis_server").url if request.param == "redis" else "memory://"
+    real_check = staff_auth.token_matches
+    # Slow, as on a busy server: every request of a burst is past the lockout check before any is done.
+    monkeypatch.setattr(staff_auth, "token_matches", lambda given: (time.sleep(0.2), real_check(given))[1])
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STAFF_AUTH="3/minute", RATELIMIT_STORAGE_URI=storage)
+    yield app
+    if request.param == "redis":  # its sockets, or pytest reports them unclosed
+        app.extensions["faqbot.limiter"].limiter.limiter.storage.get_connection().connection_pool.disconnect()
+
+
+def burst(app, address: str, n: int, prepare) -> list:
+    """Send n requests at once from one address, each from its own client; prepare(client, i) returns the sender."""
+    barrier, responses = threading.Barrier(n), []
+
+    def run(i):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        send = prepare(client, i)
+        barrier.wait()
+        responses.append(send())
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return responses
+
+
+def guess_by_api(client, i):
+    return lambda: client.get("/api/staff/corpus", headers={"Authorization": f"Bearer guess-{i}"})
+
+
+def guess_by_form(client, i):
+    csrf = CSRF.search(client.get("/staff/login").text).group(1)
+    return lambda: client.post("/staff/login", data={"csrf_token": csrf, "token": f"guess-{i}"})
+
+
+@pytest.mark.parametrize("guess", [guess_by_api, guess_by_form])
+def test_parallel_wrong_tokens_get_no_more_verdicts_than_the_limit(lockout_app, guess):
+    address = next(ADDRESSES)
+    statuses = [r.status_code for r in burst(lockout_app, address, 12, guess)]
+    assert sorted(statuses) == [401] * 3 + [429] * 9  # not twelve 401s: each was counted before it was checked
+    client = lockout_app.test_client()
+    assert client.get("/api/staff/corpus", headers=BEARER, environ_base={"REMOTE_ADDR": address}).status_code == 429
+    assert client.get("/api/staff/corpus", headers=BEARER,
+                      environ_base={"REMOTE_ADDR": next(ADDRESSES)}).status_code == 200  # others are not locked out
+    limits = lockout_app.extensions["faqbot.limiter"]
+    assert int(limits.call("storage.get", f"{staff_auth.Lockout.PENDING}/{address}")) == 0  # every place given back
+
+
+def test_parallel_right_tokens_never_lock_an_address_out(lockout_app):
+    address = next(ADDRESSES)
+    responses = burst(lockout_app, address, 8, lambda c, i: lambda: c.get("/api/staff/corpus", headers=BEARER))
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 429} and statuses.count(200) >= 3, statuses
+    # More checks at once than the limit allows wait a moment; they are not failures.
+    assert {r.headers["Retry-After"] for r in responses if r.status_code == 429} <= {"1"}
+    client = lockout_app.test_client()
+    assert client.get("/api/staff/corpus", headers=BEARER, environ_base={"REMOTE_ADDR": address}).status_code == 200
