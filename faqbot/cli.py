@@ -22,10 +22,10 @@ def settings(**overrides) -> tuple[dict, Settings]:
 
 def build_bot(cfg_settings: Settings):
     """Build the bot or exit listing the corpus problems."""
-    from .pipeline import Bot
+    from .reindex import build
 
     try:
-        return Bot.from_settings(cfg_settings)
+        return build(cfg_settings, strict=cfg_settings.CORPUS_STRICT)[0]
     except CorpusError as exc:
         fail_corpus(exc)
 
@@ -44,7 +44,7 @@ def main():
 
 @main.command()
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
-@click.option("--port", default=lambda: int(os.environ.get("PORT", 8000)), type=int, show_default="$PORT or 8000")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="$PORT or 8000")
 @click.option("--workers", default=2, type=int, show_default=True)
 def serve(host: str, port: int, workers: int):
     """Run the service under gunicorn, indexing once before the workers fork."""

@@ -1,21 +1,18 @@
 """The answer pipeline: validate -> safety -> small talk -> retrieve -> confidence -> compose."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from . import compose
 from .analysis import Analyzer, default_analyzer, tokenize
 from .config import Settings
 from .conversation import Turn, is_follow_up, with_context
-from .corpus import load_corpus
 from .index import Hit, Index
-from .passages import Passage, split_corpus
+from .passages import Passage
 from .safety import SafetyGate, SafetyResult, caution_text, default_gate, resolve
 from .smalltalk import SmallTalk, clinic_topic, default_smalltalk
 from .spelling import Speller, english_frequency
 
-log = logging.getLogger(__name__)
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
 EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
 
@@ -75,14 +72,6 @@ class Bot:
         self.speller = Speller(self.index.vocabulary, known)
         self.gate = gate or default_gate()
         self.smalltalk = smalltalk or default_smalltalk()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "Bot":
-        """Load the corpus and build the bot; raises CorpusError for a bad corpus."""
-        docs, problems = load_corpus(settings.CORPUS_DIR, strict=settings.CORPUS_STRICT)
-        for problem in problems:  # only in lenient mode: strict mode raised already
-            log.warning("corpus file skipped: %s", problem)
-        return cls(settings, split_corpus(docs))
 
     def fill(self, text: str) -> str:
         """Fill the clinic's details into a configured text."""

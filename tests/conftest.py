@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from faqbot import create_app
 from faqbot.config import DEFAULTS, Settings
-from faqbot.pipeline import Bot
+from faqbot.reindex import build
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def runner(monkeypatch, tmp_path):
 @pytest.fixture(scope="session")
 def bot():
     """The pipeline on the shipped corpus and default settings (no web layer)."""
-    return Bot.from_settings(Settings.from_mapping(DEFAULTS))
+    return build(Settings.from_mapping(DEFAULTS))[0]
 
 
 @pytest.fixture
