@@ -69,6 +69,9 @@ class Bot:
         self.index = Index(passages, self.analyzer, settings.BM25_VARIANT, settings.BM25_K1, settings.BM25_B,
                            variant_boost=settings.VARIANT_BOOST, variant_weight=settings.VARIANT_WEIGHT)
         known = set(self.analyzer.stopwords) | {w for k in self.analyzer.rules for w in k}
+        # Words our synonym list expands ("hamstring" => hamstring muscle) are the project's own
+        # vocabulary: unseen in the articles, they are still no sign of an off-topic question.
+        self.mapped = {t for target in self.analyzer.rules.values() for t in target}
         self.speller = Speller(self.index.vocabulary, known)
         self.gate = gate or default_gate()
         self.smalltalk = smalltalk or default_smalltalk()
@@ -176,6 +179,7 @@ class Bot:
         A word the corpus has never seen says the question may be about something the articles
         don't cover, so it weighs as a rare word would; one is evidence enough, so several don't
         pile up: "pulled my hamstring at footy, can massage speed up healing" still asks about healing.
+        Words our synonyms map are not unknown, even when the articles never use them.
         """
         index = self.index
         # Matching only everyday words ("recommend a good pizza place" meets "recommended")
@@ -188,7 +192,7 @@ class Bot:
         everyday = self.settings.EVERYDAY_KEYNESS
         seen = {t: w * min(1.0, max(EVERYDAY_FLOOR, index.keyness.get(t, everyday) / everyday))
                 for t, w in weights.items() if t in index}
-        unseen = max((w for t, w in weights.items() if t not in index), default=0.0)
+        unseen = max((w for t, w in weights.items() if t not in index and t not in self.mapped), default=0.0)
         total = sum(w * index.idf(t) for t, w in seen.items()) + unseen * index.max_idf * self.settings.UNSEEN_WEIGHT
         found = sum(w * index.idf(t) for t, w in seen.items() if t in top.contributions)
         return round(max(found / total if total else 0.0, top.variant), 4)

@@ -67,6 +67,17 @@ def test_how_much_is_not_always_about_money(bot):
     assert bot.reply("how much do your therapists know about anatomy").trace.rule is None
 
 
+def test_a_body_part_our_synonyms_know_is_no_sign_of_an_off_topic_question(bot):
+    # "quads" is not in the articles, but data/synonyms.txt expands it to "quad muscle".
+    question = "my quads are wrecked after leg day"
+    assert bot.reply(question).type == "answer"
+    mapped, bot.mapped = bot.mapped, set()
+    try:
+        assert bot.reply(question).type == "fallback"  # counted as an unknown word, it would fall back
+    finally:
+        bot.mapped = mapped
+
+
 def test_small_talk(bot):
     for message, intent in (("hello there", "greeting"), ("Thanks so much!", "thanks"), ("bye", "goodbye"),
                             ("who are you?", "about the bot")):
