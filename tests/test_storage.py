@@ -140,3 +140,149 @@ def test_at_least_one_turn_is_kept_whatever_the_setting(database):
         store.record("s1", turn(n), 0.5, None)
     assert [t.reply_id for t in store.history("s1")] == ["reply-0002"]  # a follow-up needs the turn before it
     store.close()
+
+
+# -- SQLite: writers take turns through a flock, checkpoints run beside the visitors ------------
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    store = storage.from_config({**CONFIG, "DATABASE": str(tmp_path / "faqbot.sqlite3")})
+    assert store.ping()
+    yield store
+    store.close()
+
+
+def hold_turn(store):
+    """Take the writers' turn as another worker would, through a file descriptor of our own."""
+    import fcntl
+    import os
+
+    fd = os.open(store.path + "-writers", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def test_a_write_goes_ahead_as_soon_as_the_other_writer_ends_its_turn(sqlite_store):
+    import os
+
+    fd = hold_turn(sqlite_store)
+    threading.Timer(0.2, os.close, (fd,)).start()  # closing ends the turn, as a worker's exit does
+    started = time.monotonic()
+    sqlite_store.record("s1", turn(1), 0.5, None)
+    assert 0.19 < time.monotonic() - started < 0.4
+    assert sqlite_store.history("s1") == [turn(1)]
+
+
+def test_a_writer_stuck_with_its_turn_delays_a_write_by_at_most_the_wait(sqlite_store, monkeypatch, caplog):
+    import os
+    import sqlite3
+
+    from faqbot import store_sqlite
+
+    monkeypatch.setattr(store_sqlite, "WAIT", 0.2)
+    fd = hold_turn(sqlite_store)
+    try:
+        started = time.monotonic()
+        sqlite_store.record("s1", turn(1), 0.5, None)  # SQLite's lock is free: written all the same
+        assert time.monotonic() - started < 0.4 and sqlite_store.history("s1") == [turn(1)]
+        locker = sqlite3.connect(sqlite_store.path, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # stuck mid-write: its turn and SQLite's lock both held
+        started = time.monotonic()
+        with caplog.at_level("WARNING", logger="faqbot.storage"):
+            sqlite_store.record("s1", turn(2), 0.5, None)
+        assert time.monotonic() - started < 0.4  # not the turn's wait and then SQLite's on top
+        assert any("carrying on without it" in r.getMessage() for r in caplog.records)
+        locker.execute("ROLLBACK")
+        locker.close()
+    finally:
+        os.close(fd)
+    sqlite_store.record("s1", turn(3), 0.5, None)
+    assert [t.reply_id for t in sqlite_store.history("s1")] == ["reply-0001", "reply-0003"]
+
+
+def wal_frames(path: str) -> int:
+    """Return how many frames the WAL holds (a PASSIVE checkpoint of nothing new copies nothing)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    finally:
+        conn.close()
+
+
+def test_commits_leave_checkpoints_to_the_background_and_the_log_starts_afresh(sqlite_store, monkeypatch):
+    from faqbot import store_sqlite
+
+    monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 3600)  # the thread stays asleep: checkpoint by hand
+    for n in range(400):  # several pages a turn: well past SQLite's default of 1,000 pages
+        sqlite_store.record(f"s{n}", turn(n), 0.5, None)
+    import os
+
+    assert os.path.getsize(sqlite_store.path + "-wal") > 1100 * (4096 + 24)  # no commit checkpointed at 1,000
+    sqlite_store.checkpoint()
+    sqlite_store.record("after", turn(1000), 0.5, None)
+    assert wal_frames(sqlite_store.path) < 20  # the next write started the log again from its beginning
+    assert len(sqlite_store.questions_since(0, 1000)) == 401
+
+
+def test_each_writing_process_starts_one_checkpointing_thread(sqlite_store, monkeypatch):
+    import gc
+
+    from faqbot import store_sqlite
+
+    monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 0.01)
+
+    def checkpointers():
+        return [t for t in threading.enumerate() if t.name == "faqbot-sqlite-checkpoint" and t.is_alive()]
+
+    before = len(checkpointers())
+    sqlite_store.ping()
+    assert len(checkpointers()) == before  # a master that only reads before forking starts none
+    for n in range(3):
+        sqlite_store.record("s1", turn(n), 0.5, None)
+    assert len(checkpointers()) == before + 1
+    other = storage.from_config({**CONFIG, "DATABASE": sqlite_store.path})
+    other.record("s2", turn(9), 0.5, None)
+    assert len(checkpointers()) == before + 2
+    del other
+    gc.collect()
+    deadline = time.monotonic() + 2
+    while len(checkpointers()) > before + 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(checkpointers()) == before + 1  # a dropped store's thread ends
+
+
+def test_a_write_is_kept_when_no_checkpointing_thread_can_start(sqlite_store, monkeypatch):
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(threading.Thread, "start", no_thread)
+        sqlite_store.record("s1", turn(1), 0.5, None)
+    assert sqlite_store.history("s1") == [turn(1)]
+    sqlite_store.record("s1", turn(2), 0.5, None)  # and the next write starts it
+    assert any(t.name == "faqbot-sqlite-checkpoint" for t in threading.enumerate())
+
+
+WRITER = """
+import sys
+from faqbot import storage
+from faqbot.conversation import Turn
+store = storage.from_config({"SESSION_TTL": 3600, "SESSION_TURNS": 3, "LOG_RETENTION_DAYS": 30,
+                             "DATABASE": sys.argv[1], "DATABASE_POOL_SIZE": 1, "DATABASE_TIMEOUT": 1})
+for n in range(300):
+    store.record("shared", Turn(f"{sys.argv[2]}-{n}", "q", "answer", {}), 0.5, None)
+    store.record(f"{sys.argv[2]}-{n}", Turn(f"{sys.argv[2]}-own-{n}", "q", "answer", {}), 0.5, None)
+"""
+
+
+def test_two_processes_writing_at_once_lose_nothing(sqlite_store, caplog):
+    import subprocess
+    import sys
+
+    with caplog.at_level("WARNING"):
+        writers = [subprocess.Popen([sys.executable, "-c", WRITER, sqlite_store.path, name]) for name in "ab"]
+        assert [w.wait(60) for w in writers] == [0, 0]
+    assert len(sqlite_store.questions_since(0, 5000)) == 1200
+    assert len(sqlite_store.history("shared")) == 3 and sqlite_store.history("a-299")[0].reply_id == "a-own-299"
