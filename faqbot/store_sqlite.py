@@ -53,6 +53,7 @@ class SQLiteStore(Store):
         self.path = path
         self._local = threading.local()
         self._checkpointer = 0  # the pid whose checkpointing thread runs
+        self.written = 0  # commits by this process: the checkpointing thread idles while it stands still
 
     def connect(self) -> sqlite3.Connection:
         """Return this thread's connection (a new one after a fork: sqlite handles don't survive it)."""
@@ -167,6 +168,7 @@ class SQLiteStore(Store):
                     (turn.reply_id, session_id, now, turn.message, turn.type, confidence, top_passage),
                 )
         self._safely("write", write)
+        self.written += 1
         self._start_checkpoints()
         self._maybe_purge(now)
 
@@ -229,10 +231,13 @@ class SQLiteStore(Store):
 
 
 def _checkpoint_forever(ref: weakref.ref) -> None:
+    done = -1
     while True:
         time.sleep(CHECKPOINT_EVERY)
         store = ref()
         if store is None or store._checkpointer != os.getpid():
             return
-        store.checkpoint()
+        if store.written != done:  # an idle service has nothing to copy
+            done = store.written
+            store.checkpoint()
         del store

@@ -265,6 +265,28 @@ def test_a_write_is_kept_when_no_checkpointing_thread_can_start(sqlite_store, mo
     assert any(t.name == "faqbot-sqlite-checkpoint" for t in threading.enumerate())
 
 
+
+def test_the_checkpointing_thread_idles_while_nothing_is_written(sqlite_store, monkeypatch):
+    from faqbot import store_sqlite
+
+    calls = []
+    monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 0.005)
+    monkeypatch.setattr(store_sqlite.SQLiteStore, "checkpoint", lambda self: calls.append(self.written))
+
+    def settle(count):
+        deadline = time.monotonic() + 5
+        while len(calls) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)  # twenty more rounds of the thread
+
+    sqlite_store.record("s1", turn(1), 0.5, None)
+    settle(1)
+    assert calls == [1]  # once after the write, then nothing to copy
+    sqlite_store.record("s1", turn(2), 0.5, None)
+    settle(2)
+    assert calls == [1, 2]
+
+
 WRITER = """
 import sys
 from faqbot import storage
