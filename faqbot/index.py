@@ -136,11 +136,17 @@ class Index:
         self.vocabulary = article_words + question_words
         # From the articles alone: our own visitor questions would make "recommend" look topical.
         self.keyness = keyness(article_words, analyzer)
-        # Only the passages that have visitor questions, by passage number: each question's terms
-        # and their IDF sum.
-        self.variants = {i: [(terms, sum(self.idf(t) for t in terms))
-                             for terms in (frozenset(analyzer.analyze(q)) for q in p.questions)]
-                         for i, p in enumerate(passages) if p.questions}
+        # Each visitor question's IDF sum, and for each term the questions that hold it: a query
+        # then only visits the questions it shares a term with.
+        self.asked_sums: list[float] = []
+        self.asked_by: list[int] = []  # question number -> passage number
+        self.asked: dict[str, list[int]] = {}  # term -> question numbers
+        for i, p in enumerate(passages):
+            for terms in (frozenset(analyzer.analyze(q)) for q in p.questions):
+                for t in terms:
+                    self.asked.setdefault(t, []).append(len(self.asked_sums))
+                self.asked_sums.append(sum(self.idf(t) for t in terms))
+                self.asked_by.append(i)
         self._by_doc: dict[str, list[Passage]] = {}
         for p in passages:
             self._by_doc.setdefault(p.doc_id, []).append(p)
@@ -191,20 +197,21 @@ class Index:
     def variant_similarities(self, weights: dict[str, float], pool: list[int]) -> dict[int, float]:
         """IDF-weighted Jaccard between the query and each pooled passage's closest visitor question."""
         # |A ∪ B| = |A| + |B| - |A ∩ B| with IDF weights: the query's sum once, each visitor
-        # question's sum precomputed, so only the (small) intersections are summed per candidate.
+        # question's sum precomputed, so only the intersections are summed, per shared term.
         # A follow-up's borrowed terms count too: "is that something you can treat?" after "I get
         # migraines" restates "can it help migraines?".
         query = {t: self.idf(t) for t, w in weights.items() if w > 0}
         query_sum = sum(query.values())
-        out = {}
-        for i in pool:
-            best = 0.0
-            for terms, total in self.variants.get(i, ()):
-                shared = sum(query[t] for t in terms if t in query)
-                union = query_sum + total - shared
-                if union:
-                    best = max(best, shared / union)
-            out[i] = best
+        wanted = set(pool)
+        shared: dict[int, float] = {}
+        for t, idf in query.items():
+            for q in self.asked.get(t, ()):
+                if self.asked_by[q] in wanted:
+                    shared[q] = shared.get(q, 0.0) + idf
+        out = dict.fromkeys(pool, 0.0)
+        for q, common in shared.items():
+            i = self.asked_by[q]
+            out[i] = max(out[i], common / (query_sum + self.asked_sums[q] - common))
         return out
 
     def search(self, weights: dict[str, float], k: int = 3, candidates: int = 20) -> list[Hit]:
