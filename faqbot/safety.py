@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 from .analysis import normalise
 
@@ -24,6 +26,8 @@ PSEUDO_NEGATION = re.compile(
     r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no)\b"
 )
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
+PAST_WINDOW = 30  # characters either side of a match that its time phrase ("two years ago") stands in
+SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
 # Red-flag patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself"
 # in "skill". Caution patterns don't, so "neurosurgery" still meets "surgery".
 WORD_START = r"(?<!\w)"
@@ -37,9 +41,9 @@ class Rule:
     level: str = "caution"  # emergency | urgent | crisis | caution
     who: str = ""
     unless: re.Pattern | None = None
-    # Fires too when each of these is affirmed somewhere in the message, in any clause: "hit my
-    # head really hard, now I keep throwing up" tells its red flag across a comma.
-    together: tuple[re.Pattern, ...] = ()
+    # Fires too when every pattern of one of these combinations is affirmed in one sentence, in any of
+    # its clauses: "hit my head really hard, now I keep throwing up" tells its red flag across a comma.
+    together: tuple[tuple[re.Pattern, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,14 +89,19 @@ def plain(message: str) -> str:
     return normalise(message).replace("'", "")
 
 
-def affirmed(patterns: tuple[re.Pattern, ...], parts: list[str]) -> tuple[str, str] | None:
-    """Return (clause, matched text) of the first match no negation reaches."""
+class Finding(NamedTuple):
+    clause: str
+    said: str  # the visitor's words that matched, whole
+    past: str | None = None  # the time phrase ("two years ago") that made every match a past event
+
+
+def hits(patterns: tuple[re.Pattern, ...], parts: list[str]) -> Iterator[tuple[str, re.Match]]:
+    """Yield (clause, match) for every match that no negation reaches."""
     for clause in parts:
         for pattern in patterns:
             for m in pattern.finditer(clause):
                 if not negated(clause, m.start()):
-                    return clause, whole_words(clause, m.start(), m.end())
-    return None
+                    yield clause, m
 
 
 def whole_words(text: str, start: int, end: int) -> str:
@@ -104,16 +113,41 @@ def whole_words(text: str, start: int, end: int) -> str:
     return text[start:end]
 
 
-def find(rule: Rule, parts: list[str]) -> tuple[str, str] | None:
-    """Return (clause, matched text) of the rule's first affirmed match, or of its combination."""
-    hit = affirmed(rule.patterns, parts)
-    if hit is not None or not rule.together:
-        return hit
-    found = [affirmed((pattern,), parts) for pattern in rule.together]
-    if any(f is None for f in found):
+def when(rule: Rule, clause: str, m: re.Match) -> str | None:
+    """Return the time phrase next to a match that makes it a past event, if the rule has any."""
+    # Next to the match, not anywhere in its clause: "I recently had a heart attack and I have
+    # crushing chest pain right now" is about now.
+    if rule.unless is None:
         return None
-    # The unless test reads the returned clause: all of them, so "two years ago" anywhere counts.
-    return " ".join(f[0] for f in found), " + ".join(f[1] for f in found)
+    past = rule.unless.search(clause, max(0, m.start() - PAST_WINDOW), m.end() + PAST_WINDOW)
+    return past.group(0) if past else None
+
+
+def find(rule: Rule, parts: list[str], text: str | None = None) -> Finding | None:
+    """Return the rule's first current match, else its first past one, else None.
+
+    Every match is looked at, so a past event ("a concussion last year") never hides a current
+    one in the same message. A combination (`together`) must be told within one sentence of text.
+    """
+    first_past = None
+    for clause, m in hits(rule.patterns, parts):
+        said, past = whole_words(clause, m.start(), m.end()), when(rule, clause, m)
+        if past is None:
+            return Finding(clause, said)
+        first_past = first_past or Finding(clause, said, past)
+    if rule.together:
+        sentences = [clauses(s) for s in SENTENCE_BREAK.split(text)] if text is not None else [parts]
+        for sentence in sentences:
+            for combo in rule.together:
+                found = [next(hits((pattern,), sentence), None) for pattern in combo]
+                if None in found:
+                    continue
+                said = " + ".join(whole_words(c, m.start(), m.end()) for c, m in found)
+                past = next((w for c, m in found if (w := when(rule, c, m))), None)
+                if past is None:
+                    return Finding(found[0][0], said)
+                first_past = first_past or Finding(found[0][0], said, past)
+    return first_past
 
 
 def screen(rule: Rule) -> re.Pattern:
@@ -127,7 +161,7 @@ def screen(rule: Rule) -> re.Pattern:
     and without an assertion in front the regex engine skips to the positions where a pattern's
     first letter stands instead of trying every one (three times faster).
     """
-    patterns = rule.patterns + rule.together[:1]  # a combination needs all its parts, so its first
+    patterns = rule.patterns + tuple(combo[0] for combo in rule.together)  # a combination needs its first
     return re.compile("|".join(f"(?:{p.pattern.removeprefix(WORD_START)})" for p in patterns))
 
 
@@ -149,23 +183,22 @@ class SafetyGate:
         for rule, first_look in self._urgent:
             if not first_look.search(text):
                 continue
-            hit = find(rule, parts)
+            hit = find(rule, parts, text)
             if hit is None:
                 continue
-            past = rule.unless.search(hit[0]) if rule.unless is not None else None
-            if past:  # in the matched clause only: "broke my ankle today, massage 2 weeks ago"
-                matched.append(f"{rule.name} (not acute: {past.group(0)!r})")
+            if hit.past:  # "broke my ankle two months ago": the caution rules speak for it
+                matched.append(f"{rule.name} (not acute: {hit.past!r})")
                 continue
-            matched.append(f"{rule.name}: {hit[1]!r}")
+            matched.append(f"{rule.name}: {hit.said!r}")
             urgent = rule
             break
         cautions, said = [], []
         for rule, first_look in self._caution:
-            hit = find(rule, parts) if first_look.search(text) else None
+            hit = find(rule, parts, text) if first_look.search(text) else None
             if hit is not None:
-                matched.append(f"caution {rule.name}: {hit[1]!r}")
+                matched.append(f"caution {rule.name}: {hit.said!r}")
                 cautions.append(rule)
-                said.append(hit[1])
+                said.append(hit.said)
         return SafetyResult(urgent, tuple(cautions), tuple(matched), tuple(said))
 
 
@@ -176,17 +209,17 @@ def compile_rule(entry: dict, level: str) -> Rule:
     # a compound ("neurosurgery", "thromboembolism", "coinfection").
     start = WORD_START if level != "caution" else ""
 
-    def compiled(key: str) -> tuple[re.Pattern, ...]:
-        return tuple(re.compile(start + "(?:" + p.replace("'", "") + ")") for p in entry.get(key, ()))
+    def compiled(patterns: list[str]) -> tuple[re.Pattern, ...]:
+        return tuple(re.compile(start + "(?:" + p.replace("'", "") + ")") for p in patterns)
 
     return Rule(
         name=entry["name"],
-        patterns=compiled("patterns"),
+        patterns=compiled(entry["patterns"]),
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
         unless=re.compile(unless.replace("'", "")) if unless else None,
-        together=compiled("together"),
+        together=tuple(compiled(combo) for combo in entry.get("together", ())),
     )
 
 
@@ -201,11 +234,15 @@ def default_gate() -> SafetyGate:
 
 
 def mentioned(rule: Rule, words: str) -> str:
-    """Name a condition in the visitor's words where they differ from the rule's ("warfarin (...)")."""
-    named = {w[:5] for w in re.findall(r"\w+", rule.name.lower())}
+    """Name a condition in the visitor's words where they differ from the rule's.
+
+    "warfarin, which our advice on blood-thinning medication covers": the visitor's word first,
+    without suggesting it is that condition ("neuropathy" is not a diagnosis of diabetes).
+    """
+    named = {w[:5] for w in re.findall(r"\w{3,}", rule.name.lower())}  # "a" is no shared word
     if not words or any(w[:5] in named for w in words.split()):  # "pregnant" is the rule's "pregnancy"
         return rule.name
-    return f"{words} ({rule.name})"
+    return f"{words}, which our advice on {rule.name} covers"
 
 
 def caution_text(rules: tuple[Rule, ...], said: tuple[str, ...] = ()) -> str | None:

@@ -74,10 +74,12 @@ def test_contraindications_get_a_caution_naming_condition_and_who_to_ask(message
 def test_a_caution_names_the_condition_in_the_visitors_words():
     result = default_gate().check("I've got varicose veins and I'm on warfarin, is that ok?")
     text = caution_text(result.cautions, result.said)
-    assert "varicose veins (a heart or blood pressure condition)" in text
-    assert "warfarin (blood-thinning medication" in text
+    assert "varicose veins, which our advice on a heart or blood pressure condition covers, please" in text
+    assert "warfarin, which our advice on blood-thinning medication" in text
     pregnant = default_gate().check("I'm pregnant")
     assert caution_text(pregnant.cautions, pregnant.said).startswith("Because you mentioned pregnancy, ")
+    stroke = default_gate().check("I had a stroke last year")  # "a" in the rule's name is no shared word
+    assert "a stroke, which our advice on" in caution_text(stroke.cautions, stroke.said)
 
 
 def test_negated_contraindication_gets_no_caution():
@@ -100,7 +102,15 @@ MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in
                "I've lost feeling in my groin and my back is killing me", 'numbness in both legs',
                "my husband's arm went weak and his words are coming out wrong", 'half my face feels numb all of a sudden',
                "my mum can't lift her arm and her speech is slurry", "I heard a crack in my ankle and can't walk on it",
-               "I've been thinking it would be easier if I wasn't here"]
+               "I've been thinking it would be easier if I wasn't here",
+               # a past event never hides a current one, and a time phrase counts only next to its match
+               'I had a concussion last year. Today I banged my head and I keep throwing up',
+               "I broke my wrist last year, and today I think I've broken my ankle",
+               'I fell last week and I think my wrist is broken',
+               'I recently had a heart attack and I have crushing chest pain right now',
+               'I previously had a DVT and my calf is hot and swollen',
+               'I heard a crack and now I cant walk', 'My husband just collapsed',
+               "I'm pregnant and the baby isn't moving"]
 
 MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage help?', 'these knots are killing me', 'I hurt myself at the gym, can massage help?', 'I cut myself shaving', 'I broke a sweat at the gym', "I broke up with my partner and I'm stressed", 'I cracked my back this morning', "I'm fitting massage into my lunch break", 'I have a collapsed arch in my foot', 'I passed out from the pain once last year', 'I had a heart attack 5 years ago, is massage safe?', 'I had a stroke last year, can massage help?', 'no chest pain, just a stiff back', 'what is remedial massage?', 'I was in a car crash and have whiplash', 'is the massage room temperature warm?',
                    # words that contain a red-flag phrase: "bend it" holds "end it", "skill" holds "kill"
@@ -111,7 +121,15 @@ MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage 
                    'I hit my head on a cupboard last year and felt dizzy for weeks',
                    "I can't lift my arm above my head since my shoulder went stiff", 'my jaw aches from grinding my teeth',
                    "my arm aches after the gym and I'm sweaty", "I sprained my ankle last week, can't walk on it properly yet",
-                   'my hand goes numb when I type', "I've had sciatica for years and my leg goes numb sometimes"]
+                   'my hand goes numb when I type', "I've had sciatica for years and my leg goes numb sometimes",
+                   # a combination's parts must belong together, in one sentence
+                   "My legs feel heavy after long runs. In other words, they're wrecked",
+                   "I can't lift my arm above my shoulder, I'm confused whether it's frozen shoulder",
+                   'jaw pain from clenching makes me feel dizzy', "I'm sick of my neck and jaw pain",
+                   'I bumped my head on the cupboard. Does massage make you sleepy?',
+                   'My posture is crooked', 'I twisted the wrong way lifting a box', 'I have a history of shoulder dislocations',
+                   'Both my legs are weak after leg day', 'massage the top half of my body only',
+                   "What if I wasn't here in time for my appointment?", 'I recently had a heart attack, is massage ok?']
 
 
 @pytest.mark.parametrize("message", MORE_URGENT)
