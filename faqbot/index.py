@@ -210,8 +210,9 @@ class Index:
                     shared[q] = shared.get(q, 0.0) + idf
         out = dict.fromkeys(pool, 0.0)
         for q, common in shared.items():
-            i = self.asked_by[q]
-            out[i] = max(out[i], common / (query_sum + self.asked_sums[q] - common))
+            i, union = self.asked_by[q], query_sum + self.asked_sums[q] - common
+            if union > 0:  # all-zero IDFs (Okapi's floor on a tiny index) share nothing
+                out[i] = max(out[i], common / union)
         return out
 
     def search(self, weights: dict[str, float], k: int = 3, candidates: int = 20) -> list[Hit]:

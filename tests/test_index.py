@@ -60,6 +60,13 @@ def test_a_follow_up_restates_a_visitor_question_with_its_borrowed_terms():
     assert followed == 1.0 > own
 
 
+def test_visitor_questions_of_only_zero_idf_terms_match_nothing():
+    ps = passages("massage helps", "massage helps too")
+    ps[0] = Passage("d#0", "d", "", None, ps[0].text, ("does massage help?",))
+    index = Index(ps, default_analyzer(), "okapi")  # both terms in every passage: IDF 0
+    assert index.variant_similarities({"massag": 1.0, "help": 1.0}, [0, 1]) == {0: 0.0, 1: 0.0}
+
+
 def test_builds_the_shipped_corpus_quickly(bot):
     import time
     started = time.perf_counter()
