@@ -73,10 +73,10 @@ class SQLiteStore(Store):
             self._local.turns = self._open_turns()
         return conn
 
-    def _open_turns(self) -> int | None:
+    def _open_turns(self) -> TurnFile | None:
         """Open the file whose flock orders the writers; None (SQLite alone orders them) if it can't be."""
         try:
-            return os.open(self.path + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            return TurnFile(os.open(self.path + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644))
         except OSError:
             return None
 
@@ -90,30 +90,32 @@ class SQLiteStore(Store):
         the writers; SQLite's lock still guards the data, so a writer stuck with its turn delays
         the others by WAIT, and they then go ahead without it.
         """
-        fd = self._local.turns
-        if fd is None:
+        turns = self._local.turns
+        if turns is None:
             yield
             return
         deadline, pause = time.monotonic() + WAIT, 50e-6
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(turns.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     # A writer stuck with its turn: try SQLite's lock once, without its busy wait.
-                    conn.execute("PRAGMA busy_timeout=0")
-                    try:
+                    with busy_timeout(conn, 0):
                         yield
-                    finally:
-                        conn.execute(f"PRAGMA busy_timeout={int(WAIT * 1000)}")
                     return
                 time.sleep(pause)  # polled: flock itself has no timeout
                 pause = min(pause * 2, 250e-6)
         try:
-            yield
+            left = deadline - time.monotonic()
+            if left < WAIT - 0.01:  # waited for the turn: SQLite's lock gets only what is left of WAIT
+                with busy_timeout(conn, left):
+                    yield
+            else:
+                yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.flock(turns.fd, fcntl.LOCK_UN)
 
     def _run(self, fn):
         return fn(self.connect())
@@ -144,7 +146,7 @@ class SQLiteStore(Store):
             conn.close()
             self._local.conn = None
             if self._local.turns is not None:
-                os.close(self._local.turns)  # which also ends a turn left held
+                self._local.turns.close()  # which also ends a turn left held
                 self._local.turns = None
 
     def record(self, session_id: str, turn: Turn, confidence: float, top_passage: str | None) -> None:
@@ -228,6 +230,37 @@ class SQLiteStore(Store):
         except sqlite3.Error:
             return False
         return True
+
+
+class TurnFile:
+    """The file descriptor a thread takes the writers' turn through, closed when the thread's gone.
+
+    A thread's connection goes with its thread-local storage; a bare descriptor number would not.
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def close(self) -> None:
+        """Close the descriptor, once."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    __del__ = close
+
+
+@contextmanager
+def busy_timeout(conn: sqlite3.Connection, seconds: float):
+    """Let SQLite wait at most this long for its lock while the block runs."""
+    conn.execute(f"PRAGMA busy_timeout={max(int(seconds * 1000), 0)}")
+    try:
+        yield
+    finally:
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(WAIT * 1000)}")
+        except sqlite3.Error:
+            pass  # the block's own error tells; a failed connection is closed and opened afresh
 
 
 def _checkpoint_forever(ref: weakref.ref) -> None:

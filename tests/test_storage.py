@@ -200,6 +200,43 @@ def test_a_writer_stuck_with_its_turn_delays_a_write_by_at_most_the_wait(sqlite_
     assert [t.reply_id for t in sqlite_store.history("s1")] == ["reply-0001", "reply-0003"]
 
 
+
+def test_a_turn_waited_for_leaves_sqlite_only_the_rest_of_the_wait(sqlite_store, monkeypatch):
+    import os
+    import sqlite3
+    import threading
+
+    from faqbot import store_sqlite
+
+    monkeypatch.setattr(store_sqlite, "WAIT", 0.4)
+    sqlite_store.record("s0", turn(0), 0.5, None)  # connected, with its turn file open
+    fd = hold_turn(sqlite_store)
+    locker = sqlite3.connect(sqlite_store.path, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # a writer outside the queue (a staff purge, say) holds SQLite's lock
+    threading.Timer(0.3, os.close, (fd,)).start()  # the turn comes free after 0.3 s
+    started = time.monotonic()
+    sqlite_store.record("s1", turn(1), 0.5, None)
+    assert time.monotonic() - started < 0.55  # 0.3 s for the turn, then the 0.1 s left: not 0.3 + 0.4
+    locker.execute("ROLLBACK")
+    locker.close()
+
+
+def test_a_threads_turn_file_closes_with_the_thread(sqlite_store):
+    import os
+    import threading
+
+    def writers_open():
+        return sum(os.path.realpath(f"/proc/self/fd/{n}").endswith("-writers") for n in os.listdir("/proc/self/fd"))
+
+    before = writers_open()
+    for n in range(5):
+        worker = threading.Thread(target=sqlite_store.record, args=(f"t{n}", turn(n), 0.5, None))
+        worker.start()
+        worker.join()
+    import gc
+    gc.collect()
+    assert writers_open() <= before + 1  # the checkpointing thread's at most, not one per thread
+
 def wal_frames(path: str) -> int:
     """Return how many frames the WAL holds (a PASSIVE checkpoint of nothing new copies nothing)."""
     import sqlite3
