@@ -63,6 +63,8 @@ def test_negation_only_reaches_its_own_clause():
     ("I bruise really easily", "bleeding disorder", "pharmacist"),
     ("I'm on dialysis", "kidney", "GP"),
     ("I recently had a heart attack", "heart", "cardiologist"),
+    ("can massage help me rely on my painkillers less?", "your medication", "pharmacist"),
+    ("I'm sick of living on painkillers for my back", "your medication", "doctor"),
 ])
 def test_contraindications_get_a_caution_naming_condition_and_who_to_ask(message, condition, who):
     result = default_gate().check(message)
