@@ -44,6 +44,7 @@ class Rule:
     # Fires too when every pattern of one of these combinations is affirmed in one sentence, in any of
     # its clauses: "hit my head really hard, now I keep throwing up" tells its red flag across a comma.
     together: tuple[tuple[re.Pattern, ...], ...] = ()
+    echo: bool = True  # a caution may name the condition in the visitor's words ("warfarin")
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,7 @@ def compile_rule(entry: dict, level: str) -> Rule:
         who=entry.get("who", ""),
         unless=re.compile(unless.replace("'", "")) if unless else None,
         together=tuple(compiled(combo) for combo in entry.get("together", ())),
+        echo=entry.get("echo", True),
     )
 
 
@@ -241,7 +243,7 @@ def mentioned(rule: Rule, words: str) -> str:
     """
     named = {w[:5] for w in re.findall(r"\w{3,}", rule.name.lower())}  # "a" is no shared word
     said = words.split()
-    if not said or len(said) > 3 or any(w[:5] in named for w in said):  # "pregnant" is the rule's "pregnancy"
+    if not rule.echo or not said or len(said) > 3 or any(w[:5] in named for w in said):  # "pregnant" is the rule's "pregnancy"
         return rule.name
     return f"{words}, which our advice on {rule.name} covers"
 
