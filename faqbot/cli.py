@@ -11,7 +11,7 @@ import click
 from . import config as config_module
 from .config import Settings
 from .corpus import CorpusError, load_corpus, slug
-from .passages import split_corpus
+from .passages import by_document, split_corpus
 
 
 def settings(**overrides) -> tuple[dict, Settings]:
@@ -143,11 +143,9 @@ def check_corpus(directory: str | None):
     except CorpusError as exc:
         fail_corpus(exc)
     passages = split_corpus(docs)
-    by_doc: dict[str, list] = {doc.id: [] for doc in docs}
-    for p in passages:
-        by_doc[p.doc_id].append(p)
+    by_doc = by_document(passages)
     for doc in docs:
-        mine = by_doc[doc.id]
+        mine = by_doc.get(doc.id, [])
         words = sorted(p.words for p in mine)
         questions = sum(len(p.questions) for p in mine)
         click.echo(f"ok  {Path(doc.path).name}: '{doc.title}' ({doc.id}), {len(mine)} passages "

@@ -16,7 +16,7 @@ from scipy.sparse import csr_matrix
 
 from . import scoring
 from .analysis import Analyzer, tokenize
-from .passages import Passage
+from .passages import Passage, by_document
 from .spelling import english_words
 
 
@@ -147,9 +147,7 @@ class Index:
                     self.asked.setdefault(t, []).append(len(self.asked_sums))
                 self.asked_sums.append(sum(self.idf(t) for t in terms))
                 self.asked_by.append(i)
-        self._by_doc: dict[str, list[Passage]] = {}
-        for p in passages:
-            self._by_doc.setdefault(p.doc_id, []).append(p)
+        self._by_doc = by_document(passages)
         release_free_memory()
 
     def __len__(self) -> int:

@@ -106,3 +106,11 @@ def sentence_ends(sents: list[str]) -> tuple[int, ...]:
 def split_corpus(docs: list[Document]) -> list[Passage]:
     """Split every document."""
     return [p for doc in docs for p in split_document(doc)]
+
+
+def by_document(passages: list[Passage]) -> dict[str, list[Passage]]:
+    """Group passages by their document, in order (one pass: a library has many of both)."""
+    groups: dict[str, list[Passage]] = {}
+    for p in passages:
+        groups.setdefault(p.doc_id, []).append(p)
+    return groups

@@ -13,7 +13,7 @@ from flask import Flask
 
 from .config import Settings
 from .corpus import CorpusError, Document, load_corpus
-from .passages import split_corpus
+from .passages import by_document, split_corpus
 from .pipeline import Bot
 from .storage import Store
 
@@ -57,12 +57,12 @@ def fingerprint(docs: list[Document]) -> str:
 
 def describe(docs: list[Document], passages) -> CorpusInfo:
     """Summarise a loaded corpus for the console."""
-    counts: dict[str, list[int]] = {doc.id: [0, 0] for doc in docs}
-    for p in passages:  # one pass: a library has many documents and many more passages
-        counts[p.doc_id][0] += 1
-        counts[p.doc_id][1] += len(p.questions)
-    infos = tuple(DocInfo(doc.id, doc.title, Path(doc.path).name, *counts[doc.id]) for doc in docs)
-    return CorpusInfo(fingerprint(docs), time.time(), infos)
+    groups = by_document(passages)
+    infos = []
+    for doc in docs:
+        mine = groups.get(doc.id, [])
+        infos.append(DocInfo(doc.id, doc.title, Path(doc.path).name, len(mine), sum(len(p.questions) for p in mine)))
+    return CorpusInfo(fingerprint(docs), time.time(), tuple(infos))
 
 
 def build(settings: Settings, strict: bool = True) -> tuple[Bot, CorpusInfo]:
