@@ -242,8 +242,8 @@ def mentioned(rule: Rule, words: str) -> str:
     without suggesting it is that condition ("neuropathy" is not a diagnosis of diabetes).
     """
     named = {w[:5] for w in re.findall(r"\w{3,}", rule.name.lower())}  # "a" is no shared word
-    said = words.split()
-    if not rule.echo or not said or len(said) > 3 or any(w[:5] in named for w in said):  # "pregnant" is the rule's "pregnancy"
+    # "pregnant" is the rule's own "pregnancy": nothing to add.
+    if not rule.echo or not words or any(w[:5] in named for w in words.split()):
         return rule.name
     return f"{words}, which our advice on {rule.name} covers"
 

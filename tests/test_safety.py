@@ -82,6 +82,10 @@ def test_a_caution_names_the_condition_in_the_visitors_words():
     assert caution_text(pregnant.cautions, pregnant.said).startswith("Because you mentioned pregnancy, ")
     stroke = default_gate().check("I had a stroke last year")  # "a" in the rule's name is no shared word
     assert "a stroke, which our advice on" in caution_text(stroke.cautions, stroke.said)
+    widened = default_gate().check("I'm on anticoagulants")  # the pattern says 'anticoagulant'
+    assert "mentioned anticoagulants, which" in caution_text(widened.cautions, widened.said)
+    wish = default_gate().check("can massage replace my painkillers?")  # echo = false: a wish, not a condition
+    assert caution_text(wish.cautions, wish.said).startswith("Because you mentioned your medication, please")
 
 
 def test_negated_contraindication_gets_no_caution():
