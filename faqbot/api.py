@@ -11,7 +11,10 @@ from .errors import ApiError
 from .pipeline import reply_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # used with fullmatch: "$" would let a final newline through
+# What counts as blank is what str.strip() removes (plus NUL, which is dropped): the OpenAPI
+# document's pattern is built from the same characters so the spec and the service agree.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 VOTES = ("up", "down")
 MAX_COMMENT = 1000
 
@@ -55,7 +58,7 @@ def session_field(data: dict, required: bool) -> str | None:
     value = data.get("session_id")
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not SESSION_ID.match(value):
+    if not isinstance(value, str) or not SESSION_ID.fullmatch(value):
         raise ApiError(400, "invalid_session_id",
                        "The field 'session_id' must be a token of 8 to 64 letters, digits, '-' or '_'.")
     return value
@@ -83,7 +86,7 @@ def feedback():
     data = json_object()
     session_id = session_field(data, required=True)
     reply_id = data.get("reply_id")
-    if not isinstance(reply_id, str) or not SESSION_ID.match(reply_id):
+    if not isinstance(reply_id, str) or not SESSION_ID.fullmatch(reply_id):
         raise ApiError(400, "invalid_reply_id", "The field 'reply_id' must be the reply_id of a chat reply.")
     vote = data.get("vote")
     if vote not in VOTES:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from .api import WHITESPACE
+
 bp = Blueprint("openapi", __name__)
 
 TOKEN = r"^[A-Za-z0-9_-]{8,64}$"
-NOT_BLANK = r"[^\s\u0000]"  # the API refuses text that is only whitespace (NUL characters are dropped)
+# The API refuses text that is only whitespace as Python's str.strip() sees it, or NUL (dropped):
+# ECMA's \s is a different set (it lacks U+001C-U+001F and U+0085, and has U+FEFF).
+NOT_BLANK = "[^" + "".join(f"\\u{ord(c):04x}" for c in "\x00" + WHITESPACE) + "]"
 REPLY_TYPES = ["answer", "fallback", "urgent", "smalltalk"]
 
 

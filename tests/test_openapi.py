@@ -115,3 +115,28 @@ fuzzed = schemathesis.pytest.from_fixture("api_schema")
                                  HealthCheck.function_scoped_fixture])
 def test_fuzzed_requests_get_documented_answers_and_no_5xx(case):
     case.call_and_validate()
+
+
+@pytest.mark.parametrize("filler", [
+    " ", "\t\n", "\x1c", "\x1f", "\x85", "\xa0", "\u2003", "\u3000",  # whitespace to Python, not all to ECMA \s
+    "\ufeff", "\u200b", ".",                                         # not whitespace to Python
+])
+def test_spec_and_service_agree_on_blank_messages(client, spec, filler):
+    """A message the document allows is one the service accepts, and the other way round."""
+    schema = spec["components"]["schemas"]["ChatRequest"]["properties"]["message"]
+    allowed = Draft202012Validator(schema).is_valid(filler * 2)
+    status = client.post("/api/chat", json={"message": filler * 2}).status_code
+    assert (status == 200) == allowed, (repr(filler), status, allowed)
+    assert allowed == bool(filler.strip())
+
+
+@pytest.mark.parametrize("field", ["session_id", "reply_id"])
+def test_tokens_with_a_trailing_newline_are_refused(client, field):
+    reply = client.post("/api/chat", json={"message": "hi"}).get_json()
+    if field == "session_id":
+        response = client.post("/api/chat", json={"message": "hi", "session_id": reply["session_id"] + "\n"})
+    else:
+        response = client.post("/api/feedback", json={"session_id": reply["session_id"], "vote": "up",
+                                                      "reply_id": reply["reply_id"] + "\n"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == f"invalid_{field}"
