@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
-from .analysis import tokenize
+from .text import tokenize
 from .pipeline import Bot
 from .storage import Downvote, Store
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .analysis import tokenize
+from .text import tokenize
 from .conversation import Turn
 from .evaluation import CaseResult, Report, below_thresholds, run_case
 from .pipeline import Bot, Reply, reply_json

@@ -15,7 +15,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from . import scoring
-from .analysis import Analyzer, tokenize
+from .analysis import Analyzer
+from .text import tokenize
 from .passages import Passage, by_document
 from .spelling import english_words
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .analysis import import_nltk
+from .text import import_nltk
 from .corpus import Document
 
 import_nltk()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import compose
-from .analysis import Analyzer, default_analyzer, tokenize
+from .analysis import Analyzer, default_analyzer
+from .text import tokenize
 from .config import Settings
 from .conversation import Turn, is_follow_up, with_context
 from .index import Hit, Index

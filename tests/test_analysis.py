@@ -1,6 +1,7 @@
 from collections import Counter
 
-from faqbot.analysis import Analyzer, default_analyzer, normalise, tokenize
+from faqbot.analysis import Analyzer, default_analyzer
+from faqbot.text import normalise, tokenize
 from faqbot.spelling import Speller, edit_distance
 
 

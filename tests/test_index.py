@@ -77,7 +77,7 @@ def test_builds_the_shipped_corpus_quickly(bot):
 def test_vocabulary_counts_article_words_then_visitor_question_words_once(bot):
     from collections import Counter
 
-    from faqbot.analysis import tokenize
+    from faqbot.text import tokenize
 
     passages = bot.index.passages
     articles = Counter(w for p in passages for w in tokenize(" ".join([p.doc_title, p.heading or "", p.text])))
