@@ -13,7 +13,8 @@ from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
 from .errors import error_response
-from .security import API_CSP, client_key, seconds_until
+from .ratelimits import client_key, seconds_until
+from .security import API_CSP
 
 log = logging.getLogger(__name__)
 

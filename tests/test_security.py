@@ -5,7 +5,7 @@ import re
 import pytest
 from test_error_shape import assert_error_shape
 
-from faqbot import create_app, security
+from faqbot import create_app, ratelimits, security
 from faqbot.widget import web_dir
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -88,7 +88,7 @@ def test_in_memory_limits_start_no_threads_and_sweep_expired_keys(tmp_path):
     app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CHAT="1000/minute")
     limits = app.extensions["faqbot.limiter"]
     storage = limits.limiter.limiter.storage
-    assert isinstance(storage, security.SweptMemoryStorage)
+    assert isinstance(storage, ratelimits.SweptMemoryStorage)
     hooks = [*app.before_request_funcs[None], *app.after_request_funcs[None], *app.teardown_request_funcs.get(None, [])]
     assert not any("flask_limiter" in repr(hook) for hook in hooks)  # its per-request machinery stays off
     client = app.test_client()
@@ -128,7 +128,7 @@ def test_trusted_proxy_gives_each_client_its_own_limit(tmp_path):
 ])
 def test_client_key_groups_an_ipv6_visitor_by_64(app, address, key):
     with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
-        assert security.client_key() == key
+        assert ratelimits.client_key() == key
 
 
 # --- hostile input: always a 4xx in the error contract -----------------------------------------
