@@ -19,7 +19,6 @@ import resource
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import urllib.request
 from pathlib import Path
 
 from benchlib import REPO, child_env, machine, save, table
+from netutil import free_port
 
 LUA = REPO / "benchmarks" / "chat.lua"
 CONST_APP = "benchmarks.const_app:app"
@@ -60,13 +60,6 @@ def worker_count(argv: list[str]) -> int:
             return int(value)
     match = next((a for a in argv if a.startswith("--workers=")), None)
     return int(match.split("=", 1)[1]) if match else 1
-
-
-def free_port() -> int:
-    """Return a loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def children(pid: int) -> list[int]:

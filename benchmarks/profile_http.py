@@ -21,14 +21,14 @@ from benchlib import child_env, table
 
 LINE_NUMBER = re.compile(r":\d+\)$")
 # Layers of the request path, recognised by a frame's function and file.
-LAYERS = (("faqbot pipeline (Bot.reply)", "Bot.reply (faqbot/pipeline.py"),
-          ("faqbot storage (SQLite)", "(faqbot/storage.py"), ("faqbot storage (SQLite)", "(faqbot/store_"),
-          ("faqbot reply_json", "reply_json (faqbot/pipeline.py"),
-          ("faqbot api view, other", "(faqbot/api.py"),
+LAYERS = (("faqbot pipeline (Bot.reply)", "Bot.reply (faqbot/answering/pipeline.py"),
+          ("faqbot storage (SQLite)", "(faqbot/storage/base.py"), ("faqbot storage (SQLite)", "(faqbot/storage/sqlite"),
+          ("faqbot reply_json", "reply_json (faqbot/answering/pipeline.py"),
+          ("faqbot api view, other", "(faqbot/webapp/api.py"),
           ("flask/werkzeug", "(flask/"), ("flask/werkzeug", "(werkzeug/"),
           ("rate limits (flask-limiter, limits)", "(flask_limiter/"), ("rate limits (flask-limiter, limits)", "(limits/"),
-          ("logging (the access log)", "(faqbot/logs.py"), ("logging (the access log)", "(logging/"),
-          ("faqbot security hooks", "(faqbot/security.py"),
+          ("logging (the access log)", "(faqbot/webapp/logs.py"), ("logging (the access log)", "(logging/"),
+          ("faqbot security hooks", "(faqbot/webapp/security.py"),
           ("gunicorn", "(gunicorn/"))
 LAYER_NAMES = {name for name, _ in LAYERS}
 

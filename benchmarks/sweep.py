@@ -43,8 +43,8 @@ def word_list() -> list[str]:
     """
     from spellchecker import SpellChecker
 
-    from faqbot.corpus import load_corpus
-    from faqbot.passages import split_corpus
+    from faqbot.knowledge.corpus import load_corpus
+    from faqbot.knowledge.passages import split_corpus
 
     common = sorted(SpellChecker().word_frequency.items(), key=lambda kv: -kv[1])
     words = [w for w, _ in common if w.isalpha() and len(w) > 2][:30000]
@@ -56,7 +56,7 @@ def corpus(n: int, words: list[str], seed: int = 1):
     """Generate n passages drawn from words, and the random generator for the queries."""
     import numpy as np
 
-    from faqbot.passages import Passage
+    from faqbot.knowledge.passages import Passage
 
     rng = np.random.default_rng(seed)
     probs = 1 / np.arange(1, len(words) + 1) ** 0.9
@@ -74,14 +74,14 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 def run_size(n: int, queries: int, words: list[str]) -> dict:
     """Measure one corpus size (called in a child process)."""
-    import faqbot.api  # noqa: F401  (what a worker imports: counted in worker_rss_mb)
+    import faqbot.webapp.api  # noqa: F401  (what a worker imports: counted in worker_rss_mb)
     import numpy as np
     from rank_bm25 import BM25Plus
 
-    from faqbot.analysis import default_analyzer
+    from faqbot.answering.analysis import default_analyzer
     from faqbot.config import DEFAULTS, Settings
-    from faqbot.index import Index
-    from faqbot.pipeline import Bot
+    from faqbot.answering.index import Index
+    from faqbot.answering.pipeline import Bot
 
     out: dict = {"passages": n, "queries": queries, "libraries_rss_mb": rss_mb()}
     passages, rng = corpus(n, words)

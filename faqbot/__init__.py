@@ -33,15 +33,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["faqbot.corpus"] = corpus  # what the staff console shows: described once, as built
     app.extensions["faqbot.store"] = store
 
-    from . import api, errors
+    from .webapp import api
+    from . import errors
 
     errors.register(app)
     app.register_blueprint(api.bp)
     # Optional concerns, each a module with init_app(app) or a blueprint `bp`: the widget, the
     # staff console and production hardening. A module present but broken fails loudly here.
     for name in ("widget", "staff", "security"):
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            module = importlib.import_module(f"{__name__}.{name}")
+        if importlib.util.find_spec(f"{__name__}.webapp.{name}") is not None:
+            module = importlib.import_module(f"{__name__}.webapp.{name}")
             init = getattr(module, "init_app", None)
             init(app) if init else app.register_blueprint(module.bp)
     origins = [o.strip() for o in str(app.config["CORS_ORIGINS"]).split(",") if o.strip()]

@@ -10,8 +10,8 @@ import click
 
 from . import config as config_module
 from .config import Settings
-from .corpus import CorpusError, load_corpus, slug
-from .passages import by_document, split_corpus
+from .knowledge.corpus import CorpusError, load_corpus, slug
+from .knowledge.passages import by_document, split_corpus
 
 
 def settings(**overrides) -> tuple[dict, Settings]:
@@ -87,7 +87,7 @@ def print_reply(reply, explain: bool):
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON reply.")
 def ask(question: tuple[str, ...], explain: bool, as_json: bool):
     """Answer one question (use ' / ' to send several turns of one conversation)."""
-    from .pipeline import reply_json
+    from .answering.pipeline import reply_json
 
     _, s = settings()
     bot = build_bot(s)
@@ -107,7 +107,7 @@ def ask(question: tuple[str, ...], explain: bool, as_json: bool):
 @click.option("--verbose", "-v", is_flag=True, help="Show every case, not only failures.")
 def evaluate_cmd(file: str | None, as_json: bool, verbose: bool):
     """Score an evaluation file; exit 1 when under the configured thresholds."""
-    from .evaluation import EvalFileError, below_thresholds, evaluate
+    from .evaluation.runner import EvalFileError, below_thresholds, evaluate
 
     cfg, s = settings()
     path = file or cfg["EVAL_FILE"]
@@ -160,7 +160,7 @@ def check_corpus(directory: str | None):
 @click.option("--out", "out_dir", default=None, help="Corpus directory to write to.")
 def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str | None):
     """Clean a raw scraped article into a corpus document (Markdown with front matter)."""
-    from .cleaning import clean_scraped
+    from .knowledge.cleaning import clean_scraped
 
     try:
         article = clean_scraped(Path(raw).read_text(encoding="utf-8"), title=title)

@@ -12,10 +12,10 @@ from pathlib import Path
 from flask import Flask
 
 from .config import Settings
-from .corpus import CorpusError, Document, load_corpus
-from .passages import by_document, split_corpus
-from .pipeline import Bot
-from .storage import Store
+from .knowledge.corpus import CorpusError, Document, load_corpus
+from .knowledge.passages import by_document, split_corpus
+from .answering.pipeline import Bot
+from .storage.base import Store
 
 log = logging.getLogger(__name__)
 VERSION_KEY = "corpus_version"

@@ -6,7 +6,7 @@ import logging
 import sys
 
 from . import create_app
-from .corpus import CorpusError
+from .knowledge.corpus import CorpusError
 
 
 def build():

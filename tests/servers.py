@@ -8,27 +8,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on port {port} after {timeout} s")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from netutil import free_port, wait_for_port  # noqa: E402,F401  (one copy, shared with the benchmarks)
 
 
 def postgres_bin(name: str) -> str | None:

@@ -1,8 +1,8 @@
 from collections import Counter
 
-from faqbot.analysis import Analyzer, default_analyzer
-from faqbot.text import normalise, tokenize
-from faqbot.spelling import Speller, edit_distance
+from faqbot.answering.analysis import Analyzer, default_analyzer
+from faqbot.knowledge.text import normalise, tokenize
+from faqbot.answering.spelling import Speller, edit_distance
 
 
 def test_normalise_folds_case_accents_and_quotes():
@@ -72,7 +72,7 @@ def test_edit_distance_counts_transpositions_once():
 def test_nltk_is_imported_without_scipy_stats():
     import subprocess
     import sys
-    code = ("import sys, faqbot.api; from faqbot.analysis import SnowballStemmer; "
+    code = ("import sys, faqbot.webapp.api; from faqbot.answering.analysis import SnowballStemmer; "
             "assert 'scipy.stats' not in sys.modules, 'scipy.stats imported'; "
             "assert SnowballStemmer.__module__ == 'nltk.stem.snowball'; "
             "import scipy.stats, nltk; assert nltk.stem.SnowballStemmer is SnowballStemmer")
@@ -104,7 +104,7 @@ def test_batch_analysis_gives_what_analyze_gives():
 def test_compact_english_word_list_answers_as_pyspellchecker_does():
     from spellchecker import SpellChecker
 
-    from faqbot.spelling import english_frequency, english_words
+    from faqbot.answering.spelling import english_frequency, english_words
 
     reference = SpellChecker(distance=1).word_frequency
     sample = list(reference.dictionary)[::97] + ["knee", "Knee", "siatica", "zzzzq", ""]

@@ -1,4 +1,4 @@
-from faqbot.cleaning import clean_scraped, is_caption, is_heading, normalise_text
+from faqbot.knowledge.cleaning import clean_scraped, is_caption, is_heading, normalise_text
 
 RAW = """Understanding Health and Medical Services
 

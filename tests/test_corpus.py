@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from faqbot.corpus import CorpusError, load_corpus, read_document
+from faqbot.knowledge.corpus import CorpusError, load_corpus, read_document
 
 
 def write(path, text, encoding="utf-8"):

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from faqbot.analysis import Analyzer
-from faqbot.index import Index
-from faqbot.passages import Passage
+from faqbot.answering.analysis import Analyzer
+from faqbot.answering.index import Index
+from faqbot.knowledge.passages import Passage
 
 REFERENCE = {"plus": BM25Plus, "l": BM25L, "okapi": BM25Okapi}
 

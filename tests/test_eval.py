@@ -5,7 +5,7 @@ import pytest
 
 from faqbot.cli import main
 from faqbot.config import DEFAULTS
-from faqbot.evaluation import below_thresholds, evaluate
+from faqbot.evaluation.runner import below_thresholds, evaluate
 
 
 def test_visible_evaluation_meets_the_thresholds(bot):

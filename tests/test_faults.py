@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from faqbot import create_app, store_sqlite
-from faqbot.corpus import CorpusError
+from faqbot import create_app
+from faqbot.storage import sqlite as store_sqlite
+from faqbot.knowledge.corpus import CorpusError
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_CONNECT = sqlite3.connect
@@ -35,7 +36,7 @@ def faults(monkeypatch):
             conn.execute(f"PRAGMA max_page_count = {pages}")
         return conn
 
-    monkeypatch.setattr("faqbot.store_sqlite.sqlite3.connect", connect)
+    monkeypatch.setattr("faqbot.storage.sqlite.sqlite3.connect", connect)
     return state
 
 

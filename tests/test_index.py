@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from faqbot.analysis import default_analyzer
-from faqbot import scoring
-from faqbot.index import Index
-from faqbot.passages import Passage
+from faqbot.answering.analysis import default_analyzer
+from faqbot.answering import scoring
+from faqbot.answering.index import Index
+from faqbot.knowledge.passages import Passage
 
 
 def passages(*texts):
@@ -77,7 +77,7 @@ def test_builds_the_shipped_corpus_quickly(bot):
 def test_vocabulary_counts_article_words_then_visitor_question_words_once(bot):
     from collections import Counter
 
-    from faqbot.text import tokenize
+    from faqbot.knowledge.text import tokenize
 
     passages = bot.index.passages
     articles = Counter(w for p in passages for w in tokenize(" ".join([p.doc_title, p.heading or "", p.text])))

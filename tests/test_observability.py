@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from test_security import HEX_ID, chat, make_app
 
-from faqbot import logs
+from faqbot.webapp import logs
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from faqbot import create_app
-from faqbot.openapi import build
+from faqbot.webapp.openapi import build
 
 PRIVATE = ("/api/staff", "/api/openapi.json")
 

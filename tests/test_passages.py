@@ -1,5 +1,5 @@
-from faqbot.corpus import Block, Document, load_corpus
-from faqbot.passages import MAX_WORDS, sentences, split_corpus, split_document
+from faqbot.knowledge.corpus import Block, Document, load_corpus
+from faqbot.knowledge.passages import MAX_WORDS, sentences, split_corpus, split_document
 
 
 def doc(*blocks):

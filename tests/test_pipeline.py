@@ -1,6 +1,6 @@
 import pytest
 
-from faqbot.conversation import Turn, is_follow_up
+from faqbot.answering.conversation import Turn, is_follow_up
 
 
 def test_answer_has_passages_citation_disclaimer_and_suggestions(bot):
@@ -155,7 +155,7 @@ def test_a_red_flag_told_over_two_turns_is_urgent(bot):
 
 
 def test_answer_sentences_are_analysed_once_and_the_reply_matches_the_trace(bot):
-    from faqbot import compose
+    from faqbot.answering import compose
 
     first = bot.reply("Can remedial massage help with sciatica?")
     sentence = next(iter(compose._terms[bot.analyzer]))
@@ -168,7 +168,7 @@ def test_answer_sentences_are_analysed_once_and_the_reply_matches_the_trace(bot)
 def test_the_one_scan_screens_pass_over_no_small_talk_or_clinic_topic():
     import re
 
-    from faqbot.smalltalk import SmallTalk, any_clinic_topic, clinic_topic, clinic_topics, default_smalltalk, plain
+    from faqbot.answering.smalltalk import SmallTalk, any_clinic_topic, clinic_topic, clinic_topics, default_smalltalk, plain
 
     talk = default_smalltalk()
     phrasings = ["hi", "Hello there!", "good morning", "thanks so much!", "cheers", "who are you?", "bye",

@@ -1,6 +1,6 @@
 import pytest
 
-from faqbot.safety import caution_text, clauses, default_gate, find, plain, screen
+from faqbot.answering.safety import caution_text, clauses, default_gate, find, plain, screen
 
 URGENT = {
     "I'm having chest pain and I feel sweaty": "chest pain",

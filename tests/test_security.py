@@ -5,8 +5,9 @@ import re
 import pytest
 from test_error_shape import assert_error_shape
 
-from faqbot import create_app, ratelimits, security
-from faqbot.widget import web_dir
+from faqbot import create_app
+from faqbot.webapp import ratelimits, security
+from faqbot.webapp.widget import web_dir
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -6,7 +6,7 @@ import time
 import pytest
 from staff_fixtures import BEARER, CSRF, TOKEN, Console, api, console, make_app, staff_app  # noqa: F401
 
-from faqbot import staff_auth
+from faqbot.webapp import staff_auth
 from faqbot.config import from_env
 
 PAGES = ["/staff/", "/staff/login", "/staff/eval", "/staff/log", "/staff/corpus", "/staff/export.csv",
@@ -96,7 +96,7 @@ def test_a_login_expires_and_a_new_token_logs_everyone_out(tmp_path, monkeypatch
     console = Console(app.test_client())
     assert console.get("/staff/").status_code == 200
     later = time.time() + 3601
-    monkeypatch.setattr("faqbot.staff_auth.time.time", lambda: later)
+    monkeypatch.setattr("faqbot.webapp.staff_auth.time.time", lambda: later)
     assert console.get("/staff/").status_code == 302
     monkeypatch.undo()
     console = Console(app.test_client())

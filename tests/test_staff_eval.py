@@ -7,7 +7,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 from staff_fixtures import Console, api, console, staff_app  # noqa: F401
 
-from faqbot.evaluation import evaluate
+from faqbot.evaluation.runner import evaluate
 
 CASES = {"cases": [
     {"q": "Tell me what remedial massage is", "kind": "answer", "expect": ["systematic", "targets deep layers"]},

@@ -6,7 +6,7 @@ import time
 
 from staff_fixtures import Console, api, console, make_app, staff_app  # noqa: F401
 
-from faqbot.analytics import safe_cell
+from faqbot.evaluation.analytics import safe_cell
 
 
 def ask(client, message, session_id=None):

@@ -8,7 +8,8 @@ import pytest
 from staff_fixtures import BEARER, CORPUS, Console, corpus_dir, make_app  # noqa: F401
 from werkzeug.serving import make_server
 
-from faqbot import corpus, reindex
+from faqbot import reindex
+from faqbot.knowledge import corpus
 from faqbot.cli import main
 
 NEW_DOC = """---

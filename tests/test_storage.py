@@ -5,7 +5,7 @@ import time
 import pytest
 
 from faqbot import storage
-from faqbot.conversation import Turn
+from faqbot.answering.conversation import Turn
 
 pytestmark = pytest.mark.stores("sqlite", "postgres")
 CONFIG = {"SESSION_TTL": 3600, "SESSION_TURNS": 3, "LOG_RETENTION_DAYS": 30, "DATABASE": "",
@@ -91,7 +91,7 @@ def test_purge_drops_expired_sessions_and_old_log_rows(store):
 
 
 def test_export_pages_through_everything_oldest_first(store, monkeypatch):
-    monkeypatch.setattr(storage, "EXPORT_PAGE", 7)
+    monkeypatch.setattr(storage.base, "EXPORT_PAGE", 7)
     for n in range(20):
         store.record(f"s{n % 3}", turn(n), 0.5, None)
     store.add_feedback("s1", "reply-0001", "down", "meh")
@@ -177,7 +177,7 @@ def test_a_writer_stuck_with_its_turn_delays_a_write_by_at_most_the_wait(sqlite_
     import os
     import sqlite3
 
-    from faqbot import store_sqlite
+    from faqbot.storage import sqlite as store_sqlite
 
     monkeypatch.setattr(store_sqlite, "WAIT", 0.2)
     fd = hold_turn(sqlite_store)
@@ -206,7 +206,7 @@ def test_a_turn_waited_for_leaves_sqlite_only_the_rest_of_the_wait(sqlite_store,
     import sqlite3
     import threading
 
-    from faqbot import store_sqlite
+    from faqbot.storage import sqlite as store_sqlite
 
     monkeypatch.setattr(store_sqlite, "WAIT", 0.4)
     sqlite_store.record("s0", turn(0), 0.5, None)  # connected, with its turn file open
@@ -249,7 +249,7 @@ def wal_frames(path: str) -> int:
 
 
 def test_commits_leave_checkpoints_to_the_background_and_the_log_starts_afresh(sqlite_store, monkeypatch):
-    from faqbot import store_sqlite
+    from faqbot.storage import sqlite as store_sqlite
 
     monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 3600)  # the thread stays asleep: checkpoint by hand
     for n in range(400):  # several pages a turn: well past SQLite's default of 1,000 pages
@@ -266,7 +266,7 @@ def test_commits_leave_checkpoints_to_the_background_and_the_log_starts_afresh(s
 def test_each_writing_process_starts_one_checkpointing_thread(sqlite_store, monkeypatch):
     import gc
 
-    from faqbot import store_sqlite
+    from faqbot.storage import sqlite as store_sqlite
 
     monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 0.01)
 
@@ -304,7 +304,7 @@ def test_a_write_is_kept_when_no_checkpointing_thread_can_start(sqlite_store, mo
 
 
 def test_the_checkpointing_thread_idles_while_nothing_is_written(sqlite_store, monkeypatch):
-    from faqbot import store_sqlite
+    from faqbot.storage import sqlite as store_sqlite
 
     calls = []
     monkeypatch.setattr(store_sqlite, "CHECKPOINT_EVERY", 0.005)
@@ -327,7 +327,7 @@ def test_the_checkpointing_thread_idles_while_nothing_is_written(sqlite_store, m
 WRITER = """
 import sys
 from faqbot import storage
-from faqbot.conversation import Turn
+from faqbot.answering.conversation import Turn
 store = storage.from_config({"SESSION_TTL": 3600, "SESSION_TURNS": 3, "LOG_RETENTION_DAYS": 30,
                              "DATABASE": sys.argv[1], "DATABASE_POOL_SIZE": 1, "DATABASE_TIMEOUT": 1})
 for n in range(300):

@@ -55,7 +55,7 @@ def test_an_installed_package_serves_the_widget_without_the_repository(tmp_path)
     shutil.rmtree(source)
     check = """
 from flask import Flask
-from faqbot import widget
+from faqbot.webapp import widget
 app = Flask("installed")
 app.register_blueprint(widget.bp)
 client = app.test_client()

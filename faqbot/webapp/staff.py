@@ -8,16 +8,19 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import analytics, reindex, staff_api
+from ..evaluation import analytics
+from .. import reindex
+from . import staff_api
 from . import staff_auth as auth
-from .corpus import CorpusError
-from .errors import ApiError
-from .evaluation import EvalFileError
-from .explain import explanation_json, report_json, run_eval
-from .storage import StoreUnavailable
+from ..knowledge.corpus import CorpusError
+from ..errors import ApiError
+from ..evaluation.runner import EvalFileError
+from ..evaluation.explain import explanation_json, report_json, run_eval
+from ..storage.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
-bp = Blueprint("staff", __name__, url_prefix="/staff", static_folder="staff_static", static_url_path="/static")
+bp = Blueprint("staff", __name__, url_prefix="/staff", static_folder="staff_static", static_url_path="/static",
+               template_folder="templates")
 OPEN = ("staff.login", "staff.static")  # reachable before logging in
 PERIODS = (1, 7, 30, 90, 365)
 EXPIRED = "The form expired or came from another page. Please try again."

@@ -12,8 +12,8 @@ import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
-from .conversation import Turn
-from .storage import Store
+from ..answering.conversation import Turn
+from .base import Store
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 
 from . import compose
 from .analysis import Analyzer, default_analyzer
-from .text import tokenize
-from .config import Settings
+from ..knowledge.text import tokenize
+from ..config import Settings
 from .conversation import Turn, is_follow_up, with_context
 from .index import Hit, Index
-from .passages import Passage
+from ..knowledge.passages import Passage
 from .safety import SafetyGate, SafetyResult, caution_text, default_gate, resolve
 from .smalltalk import SmallTalk, clinic_topic, default_smalltalk
 from .spelling import Speller, english_frequency

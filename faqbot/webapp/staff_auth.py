@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
-from .errors import error_response
+from ..errors import error_response
 from .ratelimits import client_key, seconds_until
 from .security import API_CSP
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import NamedTuple
 
-from .text import normalise
+from ..knowledge.text import normalise
 
 # Clauses end at punctuation and at words that start a new thought ("no chest pain, just
 # a stiff back"), so a negation only reaches the words of its own clause.

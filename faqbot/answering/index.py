@@ -16,8 +16,8 @@ from scipy.sparse import csr_matrix
 
 from . import scoring
 from .analysis import Analyzer
-from .text import tokenize
-from .passages import Passage, by_document
+from ..knowledge.text import tokenize
+from ..knowledge.passages import Passage, by_document
 from .spelling import english_words
 
 

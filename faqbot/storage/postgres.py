@@ -15,8 +15,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .conversation import Turn
-from .storage import Store
+from ..answering.conversation import Turn
+from .base import Store
 
 log = logging.getLogger(__name__)
 

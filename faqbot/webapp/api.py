@@ -6,9 +6,9 @@ import secrets
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from .conversation import Turn
-from .errors import ApiError
-from .pipeline import reply_json
+from ..answering.conversation import Turn
+from ..errors import ApiError
+from ..answering.pipeline import reply_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # used with fullmatch: "$" would let a final newline through
@@ -74,7 +74,7 @@ def chat():
     session_id = given or secrets.token_urlsafe(16)
     bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
     reply = bot.reply(message, store.history(session_id) if given else [])  # a new session has no past
-    g.answer_type = reply.type  # for the access log (faqbot/security.py)
+    g.answer_type = reply.type  # for the access log (faqbot/webapp/security.py)
     reply_id = secrets.token_urlsafe(9)
     store.record(session_id, Turn(reply_id, message, reply.type, reply.weights), reply.confidence, reply.top_passage)
     return jsonify({"session_id": session_id, "reply_id": reply_id, **reply_json(reply), "contact": contact()})

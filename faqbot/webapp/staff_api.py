@@ -9,14 +9,14 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from . import analytics
+from ..evaluation import analytics
 from . import staff_auth as auth
 from .api import contact, json_object, session_field, text_field
-from .corpus import CorpusError
-from .errors import ApiError, error_response
-from .evaluation import MAX_TURNS, EvalFileError, parse_eval
-from .explain import MAX_CASES, Explanation, explain, explanation_json, replay, report_json, run_eval
-from .storage import StoreUnavailable
+from ..knowledge.corpus import CorpusError
+from ..errors import ApiError, error_response
+from ..evaluation.runner import MAX_TURNS, EvalFileError, parse_eval
+from ..evaluation.explain import MAX_CASES, Explanation, explain, explanation_json, replay, report_json, run_eval
+from ..storage.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff_api", __name__, url_prefix="/api/staff")

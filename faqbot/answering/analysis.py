@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from .batch import Batch, _BatchTables, _ragged, pieces
-from .text import data_lines, import_nltk, tokenize
+from ..knowledge.text import data_lines, import_nltk, tokenize
 
 import_nltk()
 from nltk.stem.snowball import SnowballStemmer  # noqa: E402  (after import_nltk, which keeps scipy.stats out)

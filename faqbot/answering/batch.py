@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .text import POSSESSIVE, normalise
+from ..knowledge.text import POSSESSIVE, normalise
 
 if TYPE_CHECKING:
     from .analysis import Analyzer

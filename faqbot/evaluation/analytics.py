@@ -9,9 +9,9 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
-from .text import tokenize
-from .pipeline import Bot
-from .storage import Downvote, Store
+from ..knowledge.text import tokenize
+from ..answering.pipeline import Bot
+from ..storage.base import Downvote, Store
 
 MAX_ROWS = 20000  # most recent log rows a console view reads
 SIMILAR = 0.5  # IDF-weighted Jaccard at which two wordings count as the same question

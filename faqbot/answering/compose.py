@@ -5,7 +5,7 @@ import weakref
 
 from .analysis import Analyzer
 from .index import Hit, Index
-from .passages import sentences
+from ..knowledge.passages import sentences
 
 SHORT_SENTENCE = 14  # words; a shorter best sentence gets its neighbour for context
 CACHED_SENTENCES = 4096  # per analyzer; a few hundred KB

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .text import normalise
+from ..knowledge.text import normalise
 
 
 PARTS = re.compile(r"[,.!?;:]+")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .pipeline import Bot, Reply
+from ..answering.pipeline import Bot, Reply
 
 DOCTOR_WORDS = ("doctor", "gp", "midwife", "pharmacist", "surgeon", "oncologist", "care team")
 KINDS = ("answer", "caution", "fallback", "smalltalk", "urgent")

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs, openapi
 from .ratelimits import init_limiter
-from .errors import ApiError
+from ..errors import ApiError
 
 log = logging.getLogger(__name__)
 

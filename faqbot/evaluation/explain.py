@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .text import tokenize
-from .conversation import Turn
-from .evaluation import CaseResult, Report, below_thresholds, run_case
-from .pipeline import Bot, Reply, reply_json
+from ..knowledge.text import tokenize
+from ..answering.conversation import Turn
+from .runner import CaseResult, Report, below_thresholds, run_case
+from ..answering.pipeline import Bot, Reply, reply_json
 
 MAX_CASES = 1000  # a console run answers within a request
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .text import normalise
+from ..knowledge.text import normalise
 
 # Words that point back to an earlier topic. A question with one of these, or one that
 # starts like "what about ...", borrows the previous turn's terms at a lower weight.
