@@ -10,7 +10,7 @@ from pathlib import Path
 from ..answering.pipeline import Bot, Reply
 
 DOCTOR_WORDS = ("doctor", "gp", "midwife", "pharmacist", "surgeon", "oncologist", "care team")
-KINDS = ("answer", "caution", "fallback", "smalltalk", "urgent")
+KINDS = ("answer", "caution", "fallback", "safe", "smalltalk", "urgent")
 NEEDS_EXPECT = ("answer", "caution")
 MAX_TURNS = 10
 MAX_PROBLEMS_SHOWN = 10
@@ -108,6 +108,9 @@ def run_case(bot: Bot, case: dict) -> CaseResult:
         ok = (reply.type in ("answer", "fallback") and contains_any(caution, case["expect"])
               and any(re.search(rf"\b{w}\b", caution.lower()) for w in DOCTOR_WORDS))
         why = "" if ok else f"type={reply.type}, caution={caution[:80]!r}"
+    elif kind == "safe":  # a harmless lookalike of a red flag: anything but an emergency reply
+        ok = reply.type != "urgent"
+        why = "" if ok else "a false alarm: type=urgent"
     else:
         ok = reply.type == kind and (kind != "fallback" or not reply.passages)
         why = "" if ok else f"type={reply.type}"
