@@ -27,7 +27,7 @@ What it does, in order:
 6. Writes faqbot/data/model/{model.onnx, tokenizer.json, LICENSE, MODEL_CARD.md, SHA256SUMS} and
    tests/data/embedding_reference.json.
 
-The run takes a few minutes on 2 cores and needs about 3 GB of disk for the environment.
+The run takes a few minutes on 2 cores and needs about 1.5 GB of disk for the environment.
 """
 
 from __future__ import annotations
