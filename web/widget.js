@@ -111,7 +111,8 @@ function build() {
     svg(I.chat, "ic-c"), svg(I.x, "ic-x"), h("span", null, d.label || "Ask a question"));
   root.append(
     h("section.panel", { role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
-      h("header.head", null,
+      // A plain element: a <header> here would be a second banner landmark on the host page.
+      h("div.head", null,
         h("div.ht", null, title, h("p.sub", null, "Automated answers from our articles")),
         h("button.icon.x", { "aria-label": "Close chat", onclick: () => close() }, svg(I.x))),
       scroller,

@@ -112,3 +112,24 @@ def artifacts() -> Path:
     """The folder for screenshots (ignored by git)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def run_axe(page, include: str = "faqbot-widget") -> list[str]:
+    """Run axe-core (vendored, see vendor/README.md) on the widget; describe each violation."""
+    if not page.evaluate("!!window.axe"):
+        # evaluate(), not a <script> tag: the page's CSP forbids inline scripts.
+        page.evaluate(AXE.read_text() + "\n;0")
+    result = page.evaluate("""async (host) => {
+        const r = await axe.run({ include: [[host]] }, { resultTypes: ["violations"] });
+        return r.violations.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
+    }""", include)
+    return result
+
+
+@pytest.fixture(scope="session")
+def axe_violations():
+    """run_axe, for tests: axe_violations(page) lists the widget's violations."""
+    return run_axe

@@ -9,6 +9,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 XSS = "<img src=x onerror=alert(1)>"
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+SIZES = pytest.mark.parametrize("size", ["desktop", "mobile"])
 
 # Contrast of text against the nearest opaque background, computed in the page (WCAG 2 formula).
 CONTRAST_JS = """
@@ -376,3 +379,33 @@ def test_embedded_on_another_site_with_data_attributes(make_page, base_url, clin
     expect(page.locator(".msg.answer")).to_be_visible()
     page.screenshot(path=str(artifacts / "widget-embedded.png"))
 
+
+
+def sized(make_page, size: str, **options) -> Page:
+    """A page at a desktop (1280x800) or phone (390x844, touch) size."""
+    return make_page(**({"viewport": DESKTOP} if size == "desktop" else MOBILE), **options)
+
+
+@SIZES
+def test_axe_finds_no_violations_in_any_state(make_page, base_url: str, size: str, axe_violations):
+    page = sized(make_page, size)
+    page.goto(base_url + "/")
+    expect(page.locator(".launch")).to_be_visible()
+    assert axe_violations(page) == [], "closed"
+    open_widget(page, base_url)
+    assert axe_violations(page) == [], "open"
+    ask(page, "What is remedial massage?").get_by_role("button", name="Helpful", exact=True).click()
+    ask(page, "I have crushing chest pain")
+    ask(page, "I don't see the point of living anymore")
+    ask(page, "Do you have bike parking?")
+    page.locator(".msg.answer summary.link").click()
+    page.route("**/api/chat", lambda route: route.abort("internetdisconnected"))
+    ask(page, "What is remedial massage?")
+    assert axe_violations(page) == [], "replies"
+
+
+def test_the_widget_adds_no_banner_landmark(page: Page, base_url: str):
+    open_widget(page, base_url)
+    # The demo page has its own <header>: the page's one banner.
+    expect(page.get_by_role("banner")).to_have_count(1)
+    assert "banner" not in page.locator(".panel").aria_snapshot()
