@@ -27,7 +27,7 @@ const I = {
 let state = null;
 let busy = false;
 let ready = null;
-let root, launcher, title, log, typing, chips, scroller, input, sendBtn;
+let root, panel, launcher, title, log, typing, chips, scroller, input, sendBtn;
 
 // h("div.msg.bot", { attr: value, onclick: fn }, ...children)
 function h(tag, attrs, ...kids) {
@@ -109,16 +109,15 @@ function build() {
   sendBtn = h("button.icon.send", { "aria-label": "Send" }, svg(I.send));
   launcher = h("button.launch", { "aria-expanded": "false", onclick: () => (state?.open ? close() : open(true)) },
     svg(I.chat, "ic-c"), svg(I.x, "ic-x"), h("span", null, d.label || "Ask a question"));
-  root.append(
-    h("section.panel", { role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
+  panel = h("section.panel", { role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
       // A plain element: a <header> here would be a second banner landmark on the host page.
       h("div.head", null,
         h("div.ht", null, title, h("p.sub", null, "Automated answers from our articles")),
         h("button.icon.x", { "aria-label": "Close chat", onclick: () => close() }, svg(I.x))),
       scroller,
       h("form.form", { onsubmit: (ev) => (ev.preventDefault(), send(input.value)) },
-        h("label.sr", { for: "fb-in" }, "Your question"), input, sendBtn)),
-    launcher);
+        h("label.sr", { for: "fb-in" }, "Your question"), input, sendBtn));
+  root.append(panel, launcher);
   root.addEventListener("keydown", (ev) => ev.key === "Escape" && state?.open && (ev.stopPropagation(), close()));
   host.attachShadow({ mode: "open" }).append(css, root);
   document.body.append(host);
@@ -139,7 +138,12 @@ function say(el) {
   const q = el.previousSibling;
   scroller.scrollTop = (q && q.matches(".user") ? q : el).offsetTop - 12;
 }
+// Touch screens: the dialog, not the input, so the keyboard doesn't pop up over the reply.
+const home = () => (matchMedia("(pointer: coarse)").matches ? panel : input);
+// Before removing buttons that may hold focus, move it on: focus lost to <body> would stop Escape working.
+const keepFocus = (el) => el.contains(root.getRootNode().activeElement) && home().focus({ preventScroll: true });
 function showChips(list) {
+  keepFocus(chips);
   chips.replaceChildren(...(list || []).slice(0, 4).map((q) => h("button.chip", { onclick: () => send(q) }, q)));
 }
 function lastChips() {
@@ -220,7 +224,7 @@ function failed(err, text, userEl) {
     return say(h("div.msg.bot.err", null, err.message || T.client));
   }
   const phone = conf().contact.phone;
-  const retry = h("button.btn", { onclick: () => (el.remove(), ask(text, userEl)) }, "Retry");
+  const retry = h("button.btn", { onclick: () => (keepFocus(el), el.remove(), ask(text, userEl)) }, "Retry");
   const wait = err.wait > 0 ? `${err.wait} second${err.wait > 1 ? "s" : ""}` : "a moment";
   const more = phone && err.kind !== "busy" ? ` If it keeps happening, call us on ${phone}.` : "";
   const el = h("div.msg.bot.err", null, h("p", null, T[err.kind].replace("{wait}", wait) + more), retry);
@@ -255,7 +259,7 @@ function send(text) {
   text = text.trim();
   if (!text || busy || !state) return;
   input.value = "";
-  log.querySelectorAll(".err").forEach((x) => x.remove());
+  log.querySelectorAll(".err").forEach((x) => (keepFocus(x), x.remove()));
   const userEl = render({ k: "user", text });
   quiet(userEl);
   ask(text, userEl);
@@ -288,7 +292,7 @@ function open(byVisitor) {
   set(launcher, "aria-expanded", true);
   set(launcher, "aria-label", "Close chat");
   // On touch screens the keyboard would hide the starter questions.
-  if (byVisitor) (matchMedia("(pointer: coarse)").matches ? root.firstChild : input).focus({ preventScroll: true });
+  if (byVisitor) home().focus({ preventScroll: true });
   ready = ready || setup();
 }
 

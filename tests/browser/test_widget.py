@@ -409,3 +409,40 @@ def test_the_widget_adds_no_banner_landmark(page: Page, base_url: str):
     # The demo page has its own <header>: the page's one banner.
     expect(page.get_by_role("banner")).to_have_count(1)
     assert "banner" not in page.locator(".panel").aria_snapshot()
+
+
+def focused(page: Page) -> str:
+    """Describe where keyboard focus is: 'input', 'dialog', 'launcher', 'body' or the element's tag and text."""
+    return page.evaluate("""() => {
+        let el = document.activeElement;
+        while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+        if (!el || el === document.body) return "body";
+        if (el.id === "fb-in") return "input";
+        if (el.getAttribute("role") === "dialog") return "dialog";
+        if (el.classList.contains("launch")) return "launcher";
+        return el.tagName.toLowerCase() + ":" + (el.getAttribute("aria-label") || el.textContent.trim()).slice(0, 40);
+    }""")
+
+
+@SIZES
+def test_focus_stays_in_the_chat_after_a_chip_or_retry_is_pressed(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    home = "input" if size == "desktop" else "dialog"  # phones: no keyboard popping up over the reply
+    open_widget(page, base_url)
+    chip = page.locator(".chips .chip").first
+    chip.tap() if size == "mobile" else chip.click()
+    expect(page.locator(".msg.answer")).to_be_visible()
+    assert focused(page) == home
+    page.keyboard.press("Escape")
+    expect(page.locator(".panel")).to_be_hidden()
+
+    page.locator(".launch").click()
+    page.route("**/api/chat", lambda route: route.abort("internetdisconnected"))
+    ask(page, "Does it help with posture?")
+    page.unroute("**/api/chat")
+    retry = page.get_by_role("button", name="Retry")
+    retry.tap() if size == "mobile" else retry.click()
+    expect(page.locator(".msg.answer")).to_have_count(2)
+    assert focused(page) == home
+    page.keyboard.press("Escape")
+    expect(page.locator(".panel")).to_be_hidden()
