@@ -38,7 +38,7 @@ def serve(app) -> tuple[str, callable]:
 
 @pytest.fixture(scope="session")
 def clinic_pages() -> dict[str, str]:
-    """HTML that the pretend clinic website serves, by path; tests add their own pages."""
+    """HTML that the pretend clinic website serves, by path; tests add their own pages (html or (html, headers))."""
     return {}
 
 
@@ -47,7 +47,11 @@ def clinic_site(clinic_pages):
     """Another origin on this machine: a clinic's website embedding the widget from the app's origin."""
     def site(environ, start_response):
         body = clinic_pages.get(environ["PATH_INFO"])
-        start_response("200 OK" if body else "404 Not Found", [("Content-Type", "text/html; charset=utf-8")])
+        headers = [("Content-Type", "text/html; charset=utf-8")]
+        if isinstance(body, tuple):  # (html, {header: value})
+            body, extra = body
+            headers += list(extra.items())
+        start_response("200 OK" if body else "404 Not Found", headers)
         return [(body or "").encode()]
     origin, stop = serve(site)
     yield origin

@@ -446,3 +446,45 @@ def test_focus_stays_in_the_chat_after_a_chip_or_retry_is_pressed(make_page, bas
     assert focused(page) == home
     page.keyboard.press("Escape")
     expect(page.locator(".panel")).to_be_hidden()
+
+
+def rgb(css: str) -> tuple[float, ...]:
+    """Parse a computed 'rgb(r, g, b)' or 'rgba(r, g, b, a)' colour."""
+    return tuple(float(v) for v in css[css.index("(") + 1:css.index(")")].split(","))
+
+
+def contrast(a: tuple, b: tuple) -> float:
+    """The WCAG 2 contrast ratio of two opaque colours."""
+    def lum(c):
+        v = [x / 255 for x in c[:3]]
+        v = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in v]
+        return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("accent", ["#0b5e57", "#ffcc00", "#111111", "#ffffff"])
+def test_the_launcher_focus_ring_shows_on_any_background(make_page, base_url, clinic_site, clinic_pages, accent):
+    page = make_page()
+    clinic_pages[f"/ring-{accent[1:]}"] = (f'<!doctype html><html lang="en"><body style="background:#000">'
+                                           f'<a href="#">First</a><script src="{base_url}/widget.js" '
+                                           f'data-accent="{accent}" defer></script></body></html>')
+    page.goto(f"{clinic_site}/ring-{accent[1:]}")
+    launcher = page.locator(".launch")
+    expect(launcher).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(launcher).to_be_focused()
+    style = launcher.evaluate("""e => { const s = getComputedStyle(e);
+        return [s.outlineStyle, s.outlineColor, parseFloat(s.outlineWidth), parseFloat(s.outlineOffset), s.boxShadow,
+                s.backgroundColor]; }""")
+    outline_style, outline, width, offset, shadow, fill = style
+    # Inner ring: a solid box-shadow spread right around the button; outer ring: the outline just past it.
+    inner, _, rest = shadow.partition(")")
+    numbers = [float(n.removesuffix("px")) for n in rest.split(",")[0].split()]
+    assert outline_style == "solid" and width >= 2, style
+    assert numbers[:3] == [0, 0, 0] and numbers[3] >= 2 and offset >= numbers[3], style
+    inner, outer = rgb(inner + ")"), rgb(outline)
+    assert contrast(inner, outer) >= 3, style
+    for background in ((0, 0, 0), (255, 255, 255), (118, 118, 118), (11, 94, 87), rgb(fill)):
+        assert max(contrast(inner, background), contrast(outer, background)) >= 3, (background, style)
