@@ -99,7 +99,9 @@ function build() {
   root = h("div.fb." + (d.position === "left" ? "left" : "right"), { hidden: "" });
   // Hidden until styled, so the host page never flashes an unstyled widget.
   const css = h("link", { rel: "stylesheet", href: new URL("widget.css?v=1", base).href });
-  css.onload = css.onerror = () => (root.hidden = false);
+  css.onload = () => (root.hidden = false);
+  // Unstyled, it would spill raw buttons and text into the page: stay hidden, and tell the developer why.
+  css.onerror = () => console.error(`faqbot: the chat stays hidden because its stylesheet ${css.href} didn't load. If this page has a Content-Security-Policy, add ${base.origin} to its style-src.`);
   title = h("h2.title", { id: "fb-title" }, conf().title);
   log = h("div.log", { role: "log", "aria-live": "polite", "aria-label": "Conversation" });
   typing = h("div.typing", { hidden: "", "aria-hidden": "true" }, h("span"), h("span"), h("span"));

@@ -488,3 +488,20 @@ def test_the_launcher_focus_ring_shows_on_any_background(make_page, base_url, cl
     assert contrast(inner, outer) >= 3, style
     for background in ((0, 0, 0), (255, 255, 255), (118, 118, 118), (11, 94, 87), rgb(fill)):
         assert max(contrast(inner, background), contrast(outer, background)) >= 3, (background, style)
+
+
+def test_a_page_whose_csp_blocks_the_stylesheet_keeps_the_widget_hidden(make_page, base_url, clinic_site, clinic_pages):
+    page = make_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    csp = f"default-src 'self'; script-src 'self' {base_url}; connect-src {base_url}; style-src 'self'"
+    clinic_pages["/strict"] = ('<!doctype html><html lang="en"><body><h1>Strict clinic</h1>'
+                               f'<script src="{base_url}/widget.js" defer></script></body></html>',
+                               {"Content-Security-Policy": csp})
+    page.goto(clinic_site + "/strict", wait_until="load")
+    expect(page.locator("faqbot-widget")).to_be_attached()
+    page.wait_for_timeout(300)
+    expect(page.locator(".launch")).to_be_hidden()
+    expect(page.locator(".panel")).to_be_hidden()
+    advice = [e for e in errors if e.startswith("faqbot:")]
+    assert len(advice) == 1 and f"add {base_url} to its style-src" in advice[0], errors
