@@ -153,14 +153,15 @@ function lastChips() {
   showChips(!e ? [] : e.k === "greet" ? conf().starters : e.r?.suggestions);
 }
 
-function render(e, fresh) {
+function render(e) {
   if (e.k === "user") return h("div.msg.user", null, h("span.sr", null, "You: "), e.text);
   if (e.k === "greet") return h("div.msg.bot", null, conf().greeting);
   const r = e.r;
   const t = r.type;
   const ps = t === "answer" && r.passages && r.passages.length ? r.passages : null;
   const meta = h("div.meta", null, r.disclaimer && disclaimer(r.disclaimer), (t === "answer" || t === "fallback") && votes(e));
-  return h("div.msg.bot." + t, { role: fresh && t === "urgent" ? "alert" : null },
+  // No role="alert" on urgent replies: inside the live log it made screen readers announce them twice.
+  return h("div.msg.bot." + t, null,
     h("span.sr", null, "Assistant: "),
     t === "urgent" && h("p.uh", null, svg(I.warn), "Urgent: get help now"),
     r.caution && h("p.caution", null, svg(I.warn), h("span", null, h("span.sr", null, "Caution: "), r.caution)),
@@ -253,7 +254,7 @@ async function ask(text, userEl) {
   push({ k: "user", text });
   push(e);
   save();
-  say(render(e, true));
+  say(render(e));
   showChips(res.suggestions);
 }
 

@@ -172,7 +172,11 @@ def test_an_urgent_message_is_styled_unmistakably(page: Page, base_url: str):
     open_widget(page, base_url)
     reply = ask(page, "I have crushing chest pain")
     expect(reply).to_have_class("msg bot urgent")
-    expect(reply).to_have_attribute("role", "alert")
+    # Announced once, by the conversation log: no role="alert" of its own inside the live region.
+    live = reply.evaluate("""e => { let n = 0;
+        for (let x = e; x; x = x.parentElement) n += x.matches('[role=alert],[role=status],[role=log],[aria-live]:not([aria-live=off])');
+        return n + e.querySelectorAll('[role=alert],[aria-live=assertive]').length; }""")
+    assert live == 1
     expect(reply.locator(".uh")).to_have_text("Urgent: get help now")
     expect(reply.locator(".txt")).to_contain_text("emergency")
     expect(reply.locator(".disc")).to_be_visible()
