@@ -109,9 +109,11 @@ function build() {
   scroller = h("div.scroll", null, log, typing, chips);
   input = h("input.in", { id: "fb-in", autocomplete: "off", enterkeyhint: "send", maxlength: 1000, placeholder: "Type your question…" });
   sendBtn = h("button.icon.send", { "aria-label": "Send" }, svg(I.send));
-  launcher = h("button.launch", { "aria-expanded": "false", onclick: () => (state?.open ? close() : open(true)) },
-    svg(I.chat, "ic-c"), svg(I.x, "ic-x"), h("span", null, d.label || "Ask a question"));
-  panel = h("section.panel", { role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
+  // One name, open or closed (the X in the header is "Close chat"); aria-expanded tells the state.
+  const label = d.label || "Ask a question";
+  launcher = h("button.launch", { "aria-expanded": "false", "aria-controls": "fb-panel", "aria-label": label, onclick: () => (state?.open ? close() : open(true)) },
+    svg(I.chat, "ic-c"), svg(I.x, "ic-x"), h("span", null, label));
+  panel = h("section.panel", { id: "fb-panel", role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
       // A plain element: a <header> here would be a second banner landmark on the host page.
       h("div.head", null,
         h("div.ht", null, title, h("p.sub", null, "Automated answers from our articles")),
@@ -293,7 +295,6 @@ function open(byVisitor) {
   save();
   root.classList.add("open");
   set(launcher, "aria-expanded", true);
-  set(launcher, "aria-label", "Close chat");
   // On touch screens the keyboard would hide the starter questions.
   if (byVisitor) home().focus({ preventScroll: true });
   ready = ready || setup();
@@ -303,7 +304,6 @@ function close() {
   if (state) (state.open = false), save();
   root.classList.remove("open");
   set(launcher, "aria-expanded", false);
-  launcher.removeAttribute("aria-label");
   launcher.focus({ preventScroll: true });
 }
 

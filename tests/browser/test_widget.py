@@ -509,3 +509,18 @@ def test_a_page_whose_csp_blocks_the_stylesheet_keeps_the_widget_hidden(make_pag
     expect(page.locator(".panel")).to_be_hidden()
     advice = [e for e in errors if e.startswith("faqbot:")]
     assert len(advice) == 1 and f"add {base_url} to its style-src" in advice[0], errors
+
+
+def test_the_launcher_keeps_its_name_and_tells_its_state(page: Page, base_url: str):
+    page.goto(base_url + "/")
+    launcher = page.get_by_role("button", name="Ask a question", exact=True)
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
+    expect(page.locator(".panel")).to_be_visible()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("button", name="Close chat")).to_have_count(1)  # the X in the header only
+    controls = launcher.get_attribute("aria-controls")
+    expect(page.get_by_role("dialog")).to_have_attribute("id", controls)
+    launcher.click()
+    expect(page.locator(".panel")).to_be_hidden()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
