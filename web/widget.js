@@ -27,6 +27,7 @@ const I = {
 let state = null;
 let busy = false;
 let ready = null;
+let opener = null; // the page's element that opened the chat, to give focus back to
 let root, panel, launcher, title, log, typing, chips, scroller, input, sendBtn;
 
 // h("div.msg.bot", { attr: value, onclick: fn }, ...children)
@@ -288,7 +289,11 @@ async function setup() {
   save();
 }
 
-function open(byVisitor) {
+function open(byVisitor, from) {
+  if (byVisitor && !state?.open) {
+    const el = from || document.activeElement;
+    opener = el && el !== document.body && el !== root.getRootNode().host ? el : null;
+  }
   // Nothing is stored or requested until the visitor opens the chat.
   state = state || { sid: null, info: null, log: [] };
   state.open = true;
@@ -304,7 +309,11 @@ function close() {
   if (state) (state.open = false), save();
   root.classList.remove("open");
   set(launcher, "aria-expanded", false);
-  launcher.focus({ preventScroll: true });
+  // Back to the page's button that opened it (if still there and shown), unless the visitor is on the launcher.
+  const sr = root.getRootNode();
+  const back = sr.activeElement !== launcher && opener?.isConnected && opener.getClientRects().length ? opener : launcher;
+  opener = null;
+  back.focus({ preventScroll: back === launcher });
 }
 
 function init() {
@@ -320,7 +329,10 @@ function init() {
   }
   window.faqbotWidget = { open: () => open(true), close };
   // Host buttons with data-faqbot-open open the chat: no inline script, so strict CSPs work.
-  document.addEventListener("click", (ev) => ev.target.closest?.("[data-faqbot-open]") && open(true));
+  document.addEventListener("click", (ev) => {
+    const el = ev.target.closest?.("[data-faqbot-open]");
+    if (el) open(true, el);
+  });
 }
 
 window.faqbotWidget = { open() {}, close() {} };

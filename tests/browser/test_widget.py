@@ -524,3 +524,33 @@ def test_the_launcher_keeps_its_name_and_tells_its_state(page: Page, base_url: s
     launcher.click()
     expect(page.locator(".panel")).to_be_hidden()
     expect(launcher).to_have_attribute("aria-expanded", "false")
+
+
+@SIZES
+def test_closing_gives_focus_back_to_the_page_button_that_opened_the_chat(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    page.goto(base_url + "/")
+    opener = page.get_by_role("button", name="Ask our assistant")
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".panel")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator(".panel")).to_be_hidden()
+    expect(opener).to_be_focused()
+
+    opener.click()
+    page.get_by_role("button", name="Close chat").click()
+    expect(page.locator(".panel")).to_be_hidden()
+    expect(opener).to_be_focused()
+
+    # A script's open() gives focus back to what had it; the launcher itself keeps focus.
+    link = page.get_by_role("link", name="Treatments")
+    if size == "desktop":
+        link.focus()
+        page.evaluate("window.faqbotWidget.open()")
+        expect(page.locator(".panel")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(link).to_be_focused()
+    page.locator(".launch").click()
+    page.keyboard.press("Escape")
+    expect(page.locator(".launch")).to_be_focused()
