@@ -1,6 +1,7 @@
 """The chat widget in a real browser: embed, converse, fail gracefully, stay accessible and safe."""
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from urllib.parse import urlparse
@@ -554,3 +555,34 @@ def test_closing_gives_focus_back_to_the_page_button_that_opened_the_chat(make_p
     page.locator(".launch").click()
     page.keyboard.press("Escape")
     expect(page.locator(".launch")).to_be_focused()
+
+
+def ink(page: Page, png: bytes) -> int:
+    """Count the pixels of a PNG that clearly differ (by more than 64 in a channel) from its top-left corner."""
+    return page.evaluate("""async (data) => {
+        const img = await createImageBitmap(new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))]));
+        const ctx = new OffscreenCanvas(img.width, img.height).getContext("2d");
+        ctx.drawImage(img, 0, 0);
+        const x = ctx.getImageData(0, 0, img.width, img.height).data;
+        let n = 0;
+        for (let i = 0; i < x.length; i += 4) n += [0, 1, 2].some((c) => Math.abs(x[i + c] - x[c]) > 64);
+        return n;
+    }""", base64.b64encode(png).decode())
+
+
+@SIZES
+def test_the_pressed_vote_shows_in_forced_colours(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    page.emulate_media(forced_colors="active")
+    page.route("**/api/feedback", lambda route: route.fulfill(status=201, json={"ok": True}))
+    open_widget(page, base_url)
+    reply = ask(page, "What is remedial massage?")
+    up = reply.get_by_role("button", name="Helpful", exact=True)
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    page.locator("#fb-in").focus()  # no focus ring or hover in the picture: only the pressed state
+    page.mouse.move(0, 0)
+    pressed = ink(page, up.screenshot(animations="disabled"))
+    unpressed = ink(page, reply.get_by_role("button", name="Not helpful").screenshot(animations="disabled"))
+    # Unpressed, only the thumb's strokes differ from the background; pressed, it needs a fill or a border too.
+    assert pressed >= 2 * unpressed, (pressed, unpressed)
