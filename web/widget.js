@@ -97,7 +97,8 @@ async function request(path, body) {
 function build() {
   const host = document.createElement("faqbot-widget");
   if (d.accent && CSS.supports("color", d.accent)) host.style.setProperty("--fb-accent", d.accent);
-  root = h("div.fb." + (d.position === "left" ? "left" : "right"), { hidden: "" });
+  // The service (its articles, replies and these strings) is English, whatever the host page's language.
+  root = h("div.fb." + (d.position === "left" ? "left" : "right"), { hidden: "", lang: "en" });
   // Hidden until styled, so the host page never flashes an unstyled widget.
   const css = h("link", { rel: "stylesheet", href: new URL("widget.css?v=1", base).href });
   css.onload = () => (root.hidden = false);

@@ -586,3 +586,14 @@ def test_the_pressed_vote_shows_in_forced_colours(make_page, base_url: str, size
     unpressed = ink(page, reply.get_by_role("button", name="Not helpful").screenshot(animations="disabled"))
     # Unpressed, only the thumb's strokes differ from the background; pressed, it needs a fill or a border too.
     assert pressed >= 2 * unpressed, (pressed, unpressed)
+
+
+def test_the_widget_is_english_on_a_page_in_another_language(make_page, base_url, clinic_site, clinic_pages):
+    page = make_page()
+    clinic_pages["/de"] = (f'<!doctype html><html lang="de"><body><h1>Massagepraxis</h1>'
+                           f'<script src="{base_url}/widget.js" data-api="{base_url}" defer></script></body></html>')
+    page.goto(clinic_site + "/de")
+    page.locator(".launch").click()
+    expect(page.locator(".log > .msg.bot").first).to_be_visible()
+    for selector in (".launch", ".panel", ".log > .msg.bot", "#fb-in"):
+        assert page.locator(selector).first.evaluate("e => e.matches(':lang(en)') && !e.matches(':lang(de)')"), selector
