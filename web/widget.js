@@ -53,6 +53,7 @@ function svg(path, cls = "") {
   return s;
 }
 const set = (el, k, v) => el.setAttribute(k, v);
+const full = matchMedia("(max-width:480px),(max-height:480px)"); // the panel fills the screen (widget.css)
 const load = () => {
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY));
@@ -124,7 +125,17 @@ function build() {
       h("form.form", { onsubmit: (ev) => (ev.preventDefault(), send(input.value)) },
         h("label.sr", { for: "fb-in" }, "Your question"), input, sendBtn));
   root.append(panel, launcher);
-  root.addEventListener("keydown", (ev) => ev.key === "Escape" && state?.open && (ev.stopPropagation(), close()));
+  root.addEventListener("keydown", (ev) => {
+    if (!state?.open) return;
+    if (ev.key === "Escape") ev.stopPropagation(), close();
+    // Full screen, the chat hides the page: Tab cycles inside it (a modal dialog). Elsewhere it is
+    // non-modal: Tab from Send goes on to the launcher beside it (which closes it), then to the page.
+    if (ev.key !== "Tab" || !full.matches) return;
+    const els = [...panel.querySelectorAll("button,input,summary,a[href]")].filter((e) => e.getClientRects().length);
+    const at = root.getRootNode().activeElement;
+    if (ev.shiftKey ? at === els[0] || at === panel : at === els.at(-1)) ev.preventDefault(), els.at(ev.shiftKey ? -1 : 0).focus();
+  });
+  full.addEventListener("change", () => set(panel, "aria-modal", full.matches));
   host.attachShadow({ mode: "open" }).append(css, root);
   document.body.append(host);
 }
@@ -300,6 +311,7 @@ function open(byVisitor, from) {
   state.open = true;
   save();
   root.classList.add("open");
+  set(panel, "aria-modal", full.matches);
   set(launcher, "aria-expanded", true);
   // On touch screens the keyboard would hide the starter questions.
   if (byVisitor) home().focus({ preventScroll: true });

@@ -597,3 +597,31 @@ def test_the_widget_is_english_on_a_page_in_another_language(make_page, base_url
     expect(page.locator(".log > .msg.bot").first).to_be_visible()
     for selector in (".launch", ".panel", ".log > .msg.bot", "#fb-in"):
         assert page.locator(selector).first.evaluate("e => e.matches(':lang(en)') && !e.matches(':lang(de)')"), selector
+
+
+@SIZES
+def test_tab_never_leaves_the_open_chat_for_hidden_content(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    open_widget(page, base_url)
+    ask(page, "What is remedial massage?")
+    page.locator("#fb-in").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Tab")
+    if size == "desktop":
+        # Non-modal beside the page: on to the launcher (shown, expanded), which closes it; then the page.
+        expect(page.get_by_role("dialog")).not_to_have_attribute("aria-modal", "true")
+        expect(page.locator(".launch")).to_be_focused()
+        expect(page.locator(".launch")).to_be_visible()
+        expect(page.locator(".launch")).to_have_attribute("aria-expanded", "true")
+        return
+    # Full screen on a phone: a modal dialog that Tab and Shift+Tab cycle through.
+    expect(page.get_by_role("dialog")).to_have_attribute("aria-modal", "true")
+    expect(page.get_by_role("button", name="Close chat")).to_be_focused()
+    inside = "() => { let e = document.activeElement; while (e?.shadowRoot?.activeElement) e = e.shadowRoot.activeElement; return !!e?.closest?.('.panel') && e.checkVisibility(); }"
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        assert page.evaluate(inside), focused(page)
+    page.get_by_role("button", name="Close chat").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
