@@ -12,6 +12,7 @@ const starters = d.starters && d.starters.split("|").map((s) => s.trim()).filter
 const T = {
   greet: "Hi! What would you like to know?",
   network: "I couldn't reach the clinic's assistant. Please check your connection and try again.",
+  cors: "Sorry, this chat isn't set up for this website yet, so it can't answer here.",
   timeout: "That took too long to answer. Please try again.",
   server: "Something went wrong on our side. Please try again in a moment.",
   busy: "You're sending messages a little quickly. Please wait {wait}, then try again.",
@@ -83,8 +84,8 @@ async function request(path, body) {
   const opts = { credentials: "omit", signal: ctl.signal };
   if (body) Object.assign(opts, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   try {
-    const r = await fetch(api + path, opts).catch(() => {
-      throw { kind: ctl.signal.aborted ? "timeout" : "network" };
+    const r = await fetch(api + path, opts).catch(async () => {
+      throw { kind: ctl.signal.aborted ? "timeout" : (await refused()) ? "cors" : "network" };
     });
     const data = await r.json().catch(() => null);
     if (r.status === 429) throw { kind: "busy", wait: parseInt(r.headers.get("Retry-After"), 10) };
@@ -93,6 +94,17 @@ async function request(path, body) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+// A failed fetch is a CORS refusal, not a network failure, when the API's origin answers a no-cors
+// request but not a CORS one: the API doesn't allow this page's origin (FAQBOT_CORS_ORIGINS).
+let told = false;
+async function refused() {
+  const o = { credentials: "omit", cache: "no-store", signal: AbortSignal.timeout(5000) };
+  if (new URL(api).origin === location.origin || (await fetch(api + "/api/info", o).then(() => 1, () => 0))) return false;
+  if (!(await fetch(api + "/healthz", { ...o, method: "HEAD", mode: "no-cors" }).then(() => 1, () => 0))) return false;
+  if (!told) console.error(`faqbot: ${api} refuses requests from this page's origin. On the faqbot server set FAQBOT_CORS_ORIGINS=${location.origin} (add it, comma-separated, to any origins already there) and restart it.`);
+  return (told = true);
 }
 
 function build() {
@@ -242,9 +254,9 @@ function failed(err, text, userEl) {
     return say(h("div.msg.bot.err", null, err.message || T.client));
   }
   const phone = conf().contact.phone;
-  const retry = h("button.btn", { onclick: () => (keepFocus(el), el.remove(), ask(text, userEl)) }, "Retry");
+  const retry = err.kind !== "cors" && h("button.btn", { onclick: () => (keepFocus(el), el.remove(), ask(text, userEl)) }, "Retry");
   const wait = err.wait > 0 ? `${err.wait} second${err.wait > 1 ? "s" : ""}` : "a moment";
-  const more = phone && err.kind !== "busy" ? ` If it keeps happening, call us on ${phone}.` : "";
+  const more = !phone || err.kind === "busy" ? "" : err.kind === "cors" ? ` Please call us on ${phone}.` : ` If it keeps happening, call us on ${phone}.`;
   const el = h("div.msg.bot.err", null, h("p", null, T[err.kind].replace("{wait}", wait) + more), retry);
   say(el);
 }

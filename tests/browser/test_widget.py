@@ -625,3 +625,34 @@ def test_tab_never_leaves_the_open_chat_for_hidden_content(make_page, base_url: 
     page.get_by_role("button", name="Close chat").focus()
     page.keyboard.press("Shift+Tab")
     expect(page.get_by_role("button", name="Send")).to_be_focused()
+
+
+def test_a_site_the_api_does_not_allow_is_told_apart_from_a_network_failure(make_page, base_url, clinic_site,
+                                                                             clinic_pages):
+    page = make_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and m.text.startswith("faqbot:") and errors.append(m.text))
+    clinic_pages["/unlisted"] = (f'<!doctype html><html lang="en"><body><h1>Another clinic</h1>'
+                                 f'<script src="{base_url}/widget.js" data-api="{base_url}" defer></script></body></html>')
+    # Same server, another origin: the app's FAQBOT_CORS_ORIGINS lists 127.0.0.1's, not localhost's.
+    unlisted = clinic_site.replace("127.0.0.1", "localhost")
+    page.goto(unlisted + "/unlisted")
+    page.locator(".launch").click()
+    expect(page.locator(".log > .msg.bot")).to_have_text("Hi! What would you like to know?")  # /api/info refused
+    error = ask(page, "What is remedial massage?")
+    expect(error).to_contain_text("isn't set up for this website")
+    expect(error).not_to_contain_text("connection")
+    expect(error.get_by_role("button", name="Retry")).to_have_count(0)  # retrying can't help
+    assert len(errors) == 1, errors  # once, though /api/info failed too
+    assert f"FAQBOT_CORS_ORIGINS={unlisted}" in errors[0]
+
+    # On an allowed site, a request that fails on the way is still a network failure.
+    page = make_page()
+    clinic_pages["/listed"] = clinic_pages["/unlisted"]
+    page.goto(clinic_site + "/listed")
+    page.locator(".launch").click()
+    expect(page.locator(".chip").first).to_be_visible()
+    page.route("**/api/chat", lambda route: route.abort("connectionreset"))
+    error = ask(page, "What is remedial massage?")
+    expect(error).to_contain_text("check your connection")
+    expect(error.get_by_role("button", name="Retry")).to_be_visible()
