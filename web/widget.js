@@ -195,6 +195,8 @@ function render(e) {
     // The API also puts the caution atop the answer; show it once, in its box.
     h("p.txt", null, r.caution && r.answer.startsWith(r.caution) ? r.answer.slice(r.caution.length).trim() : r.answer),
     ps && sources(ps),
+    t === "urgent" && r.actions?.length && h("div.contact", null, r.actions.map((a) =>
+      h("a.btn.call", { href: "tel:" + String(a.tel).replace(/[^\d+]/g, "") }, a.label))),
     t === "fallback" && contact(r.contact || conf().contact),
     meta.firstChild && meta);
 }

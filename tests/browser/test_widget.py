@@ -656,3 +656,32 @@ def test_a_site_the_api_does_not_allow_is_told_apart_from_a_network_failure(make
     error = ask(page, "What is remedial massage?")
     expect(error).to_contain_text("check your connection")
     expect(error.get_by_role("button", name="Retry")).to_be_visible()
+
+
+@SIZES
+def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    open_widget(page, base_url)
+    reply = ask(page, "I have crushing chest pain")
+    expect(reply.get_by_role("link")).to_have_count(1)
+    expect(reply.get_by_role("link", name="Call 000")).to_have_attribute("href", "tel:000")
+    crisis = ask(page, "I want to kill myself")
+    expect(crisis).to_have_class("msg bot urgent")
+    expect(crisis.get_by_role("link", name="Call 000")).to_have_attribute("href", "tel:000")
+    call = crisis.get_by_role("link", name="Call Lifeline 13 11 14")
+    expect(call).to_have_attribute("href", "tel:131114")
+    box = call.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44, box
+    assert call.evaluate(CONTRAST_JS) >= 4.5
+    page.reload()  # kept with the conversation
+    expect(page.locator(".msg.urgent").last.get_by_role("link", name="Call Lifeline 13 11 14")).to_be_visible()
+
+
+def test_call_buttons_from_the_server_are_text_and_digits_only(page: Page, base_url: str):
+    reply = fake_reply(type="urgent", answer="Call now.", actions=[{"label": XSS, "tel": "javascript:alert(1)//+61 2"}])
+    page.route("**/api/chat", lambda route: route.fulfill(json=reply))
+    open_widget(page, base_url)
+    link = ask(page, "help").get_by_role("link")
+    expect(link).to_have_text(XSS)
+    expect(link).to_have_attribute("href", "tel:1+612")
+    assert page.locator("faqbot-widget img").count() == 0
