@@ -36,8 +36,10 @@ DEFAULTS: dict = {
     "CLINIC_PHONE": "(02) 5550 1234",
     "CLINIC_EMAIL": "hello@harbourside-massage.example",
     "CLINIC_BOOKING_URL": "https://harbourside-massage.example/book",
-    "EMERGENCY_NUMBER": "your local emergency number (000 in Australia, 111 in New Zealand, 999 in the UK, 911 in the US and Canada, 112 in Europe)",
-    "CRISIS_LINES": "Lifeline 13 11 14 (Australia), 1737 (New Zealand), Samaritans 116 123 (UK and Ireland), 988 (US and Canada)",
+    # The demo clinic is in Sydney. Urgent replies say these and offer a call button for each service
+    # (comma-separated) that names one number: "Lifeline 13 11 14, 13YARN 13 92 76".
+    "EMERGENCY_NUMBER": "000",
+    "CRISIS_LINES": "Lifeline 13 11 14",
     "DISCLAIMER": (
         "General information from our articles, not medical advice. It can't diagnose or "
         "treat you: for a health concern see your doctor, and in an emergency call your local "

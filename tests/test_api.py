@@ -108,6 +108,24 @@ def test_answers_survive_a_broken_database(tmp_path):
     assert response.status_code == 200 and response.get_json()["type"] == "answer"
 
 
+def test_urgent_replies_carry_call_buttons_and_others_none(chat):
+    assert chat("what is remedial massage?")["actions"] == []
+    assert chat("my chest feels tight and I can't breathe")["actions"] == [{"label": "Call 000", "tel": "000"}]
+    crisis = chat("I want to kill myself")
+    assert crisis["type"] == "urgent"
+    assert crisis["actions"] == [{"label": "Call 000", "tel": "000"}, {"label": "Call Lifeline 13 11 14", "tel": "131114"}]
+
+
+def test_emergency_numbers_and_their_call_buttons_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FAQBOT_EMERGENCY_NUMBER", "111")
+    monkeypatch.setenv("FAQBOT_CRISIS_LINES", "1737 (free call or text), Lifeline 0800 543 354")
+    client = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3")}).test_client()
+    body = client.post("/api/chat", json={"message": "I want to end my life"}).get_json()
+    assert "call 111 now" in body["answer"] and "1737 (free call or text), Lifeline 0800 543 354" in body["answer"]
+    assert body["actions"] == [{"label": "Call 111", "tel": "111"}, {"label": "Call 1737 (free call or text)", "tel": "1737"},
+                               {"label": "Call Lifeline 0800 543 354", "tel": "0800543354"}]
+
+
 def test_config_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("FAQBOT_MAX_MESSAGE_LENGTH", "10")
     monkeypatch.setenv("FAQBOT_CLINIC_PHONE", "0400 000 000")

@@ -56,7 +56,7 @@ def test_limits_in_the_document_follow_the_configuration(tmp_path):
 
 
 @pytest.mark.parametrize("message", [
-    "What is remedial massage?", "hi", "I have crushing chest pain down my left arm",
+    "What is remedial massage?", "hi", "I have crushing chest pain down my left arm", "I want to kill myself",
     "who won the football last night", "I'm pregnant, can I have a massage?",
 ])
 def test_chat_replies_conform(client, spec, message):

@@ -29,12 +29,40 @@ def test_spelling_is_corrected(bot):
 def test_urgent_has_no_passages_and_names_the_emergency_number(bot):
     reply = bot.reply("I have crushing chest pain")
     assert reply.type == "urgent" and reply.passages == [] and reply.disclaimer
-    assert "000" in reply.answer and "911" in reply.answer
+    assert "Call 000 now" in reply.answer
+    assert reply.actions == [{"label": "Call 000", "tel": "000"}]
 
 
 def test_crisis_reply_gives_crisis_lines(bot):
     reply = bot.reply("I feel like ending my life")
-    assert reply.type == "urgent" and "13 11 14" in reply.answer and "988" in reply.answer
+    assert reply.type == "urgent" and "Lifeline 13 11 14" in reply.answer
+    assert reply.actions == [{"label": "Call 000", "tel": "000"}, {"label": "Call Lifeline 13 11 14", "tel": "131114"}]
+
+
+def test_only_urgent_replies_offer_calls(bot):
+    for message in ("What is remedial massage?", "hi", "how much is a massage?", "I'm pregnant, can I have a massage?"):
+        assert bot.reply(message).actions == [], message
+    # Advice naming the emergency number but no crisis line offers that one call.
+    pregnancy = bot.reply("I'm 30 weeks pregnant and have a terrible headache and blurred vision")
+    assert pregnancy.trace.rule == "urgent: pregnancy warning signs"
+    assert pregnancy.actions == [{"label": "Call 000", "tel": "000"}]
+    # An overdose names both.
+    assert [a["tel"] for a in bot.reply("I took too many pills").actions] == ["000", "131114"]
+
+
+@pytest.mark.parametrize("emergency, crisis, tels", [
+    ("911", "988 Suicide & Crisis Lifeline", ["911", "988"]),
+    ("999 or 112", "Samaritans 116 123; Shout: text 85258", ["116123", "85258"]),  # "999 or 112": which one?
+    ("111", "1737 (free call or text, any time), Lifeline 0800 543 354", ["111", "1737", "0800543354"]),
+    ("your local emergency number (000 in Australia, 911 in the US)", "Lifeline 13 11 14 (Australia)", ["131114"]),
+    ("+44 20 7946 0000", "", ["+442079460000"]),
+])
+def test_call_buttons_come_from_the_configured_numbers(emergency, crisis, tels):
+    from faqbot.pipeline import call_actions
+
+    actions = call_actions(emergency, crisis)
+    assert [a["tel"] for a in actions] == tels
+    assert all(a["label"].startswith("Call ") and a["label"] != "Call " for a in actions)
 
 
 def test_urgent_wins_over_small_talk_and_clinic_topics(bot):

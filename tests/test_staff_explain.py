@@ -106,6 +106,12 @@ def test_console_page_shows_reply_and_trace(console):
     assert "<meter" in page
 
 
+def test_console_page_shows_an_urgent_reply_s_call_buttons(console):
+    page = console.get("/staff/", query_string={"message": "I want to kill myself"}).text
+    assert "Call buttons" in page and "Call 000 (tel:000)" in page and "Call Lifeline 13 11 14 (tel:131114)" in page
+    assert "Call buttons" not in console.get("/staff/", query_string={"message": "what is remedial massage"}).text
+
+
 def test_console_page_escapes_what_it_echoes(console):
     page = console.get("/staff/", query_string={"message": "<img src=x onerror=alert(1)>"}).text
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -12,6 +12,7 @@ const starters = d.starters && d.starters.split("|").map((s) => s.trim()).filter
 const T = {
   greet: "Hi! What would you like to know?",
   network: "I couldn't reach the clinic's assistant. Please check your connection and try again.",
+  cors: "Sorry, this chat isn't set up for this website yet, so it can't answer here.",
   timeout: "That took too long to answer. Please try again.",
   server: "Something went wrong on our side. Please try again in a moment.",
   busy: "You're sending messages a little quickly. Please wait {wait}, then try again.",
@@ -27,7 +28,8 @@ const I = {
 let state = null;
 let busy = false;
 let ready = null;
-let root, launcher, title, log, typing, chips, scroller, input, sendBtn;
+let opener = null; // the page's element that opened the chat, to give focus back to
+let root, panel, launcher, title, log, typing, chips, scroller, input, sendBtn;
 
 // h("div.msg.bot", { attr: value, onclick: fn }, ...children)
 function h(tag, attrs, ...kids) {
@@ -52,6 +54,7 @@ function svg(path, cls = "") {
   return s;
 }
 const set = (el, k, v) => el.setAttribute(k, v);
+const full = matchMedia("(max-width:480px),(max-height:480px)"); // the panel fills the screen (widget.css)
 const load = () => {
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY));
@@ -81,8 +84,8 @@ async function request(path, body) {
   const opts = { credentials: "omit", signal: ctl.signal };
   if (body) Object.assign(opts, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   try {
-    const r = await fetch(api + path, opts).catch(() => {
-      throw { kind: ctl.signal.aborted ? "timeout" : "network" };
+    const r = await fetch(api + path, opts).catch(async () => {
+      throw { kind: ctl.signal.aborted ? "timeout" : (await refused()) ? "cors" : "network" };
     });
     const data = await r.json().catch(() => null);
     if (r.status === 429) throw { kind: "busy", wait: parseInt(r.headers.get("Retry-After"), 10) };
@@ -93,13 +96,27 @@ async function request(path, body) {
   }
 }
 
+// A failed fetch is a CORS refusal, not a network failure, when the API's origin answers a no-cors
+// request but not a CORS one: the API doesn't allow this page's origin (FAQBOT_CORS_ORIGINS).
+let told = false;
+async function refused() {
+  const o = { credentials: "omit", cache: "no-store", signal: AbortSignal.timeout(5000) };
+  if (new URL(api).origin === location.origin || (await fetch(api + "/api/info", o).then(() => 1, () => 0))) return false;
+  if (!(await fetch(api + "/healthz", { ...o, method: "HEAD", mode: "no-cors" }).then(() => 1, () => 0))) return false;
+  if (!told) console.error(`faqbot: ${api} refuses requests from this page's origin. On the faqbot server set FAQBOT_CORS_ORIGINS=${location.origin} (add it, comma-separated, to any origins already there) and restart it.`);
+  return (told = true);
+}
+
 function build() {
   const host = document.createElement("faqbot-widget");
   if (d.accent && CSS.supports("color", d.accent)) host.style.setProperty("--fb-accent", d.accent);
-  root = h("div.fb." + (d.position === "left" ? "left" : "right"), { hidden: "" });
+  // The service (its articles, replies and these strings) is English, whatever the host page's language.
+  root = h("div.fb." + (d.position === "left" ? "left" : "right"), { hidden: "", lang: "en" });
   // Hidden until styled, so the host page never flashes an unstyled widget.
   const css = h("link", { rel: "stylesheet", href: new URL("widget.css?v=1", base).href });
-  css.onload = css.onerror = () => (root.hidden = false);
+  css.onload = () => (root.hidden = false);
+  // Unstyled, it would spill raw buttons and text into the page: stay hidden, and tell the developer why.
+  css.onerror = () => console.error(`faqbot: the chat stays hidden because its stylesheet ${css.href} didn't load. If this page has a Content-Security-Policy, add ${base.origin} to its style-src.`);
   title = h("h2.title", { id: "fb-title" }, conf().title);
   log = h("div.log", { role: "log", "aria-live": "polite", "aria-label": "Conversation" });
   typing = h("div.typing", { hidden: "", "aria-hidden": "true" }, h("span"), h("span"), h("span"));
@@ -107,18 +124,30 @@ function build() {
   scroller = h("div.scroll", null, log, typing, chips);
   input = h("input.in", { id: "fb-in", autocomplete: "off", enterkeyhint: "send", maxlength: 1000, placeholder: "Type your question…" });
   sendBtn = h("button.icon.send", { "aria-label": "Send" }, svg(I.send));
-  launcher = h("button.launch", { "aria-expanded": "false", onclick: () => (state?.open ? close() : open(true)) },
-    svg(I.chat, "ic-c"), svg(I.x, "ic-x"), h("span", null, d.label || "Ask a question"));
-  root.append(
-    h("section.panel", { role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
-      h("header.head", null,
+  // One name, open or closed (the X in the header is "Close chat"); aria-expanded tells the state.
+  const label = d.label || "Ask a question";
+  launcher = h("button.launch", { "aria-expanded": "false", "aria-controls": "fb-panel", "aria-label": label, onclick: () => (state?.open ? close() : open(true)) },
+    svg(I.chat, "ic-c"), svg(I.x, "ic-x"), h("span", null, label));
+  panel = h("section.panel", { id: "fb-panel", role: "dialog", "aria-labelledby": "fb-title", tabindex: -1 },
+      // A plain element: a <header> here would be a second banner landmark on the host page.
+      h("div.head", null,
         h("div.ht", null, title, h("p.sub", null, "Automated answers from our articles")),
         h("button.icon.x", { "aria-label": "Close chat", onclick: () => close() }, svg(I.x))),
       scroller,
       h("form.form", { onsubmit: (ev) => (ev.preventDefault(), send(input.value)) },
-        h("label.sr", { for: "fb-in" }, "Your question"), input, sendBtn)),
-    launcher);
-  root.addEventListener("keydown", (ev) => ev.key === "Escape" && state?.open && (ev.stopPropagation(), close()));
+        h("label.sr", { for: "fb-in" }, "Your question"), input, sendBtn));
+  root.append(panel, launcher);
+  root.addEventListener("keydown", (ev) => {
+    if (!state?.open) return;
+    if (ev.key === "Escape") ev.stopPropagation(), close();
+    // Full screen, the chat hides the page: Tab cycles inside it (a modal dialog). Elsewhere it is
+    // non-modal: Tab from Send goes on to the launcher beside it (which closes it), then to the page.
+    if (ev.key !== "Tab" || !full.matches) return;
+    const els = [...panel.querySelectorAll("button,input,summary,a[href]")].filter((e) => e.getClientRects().length);
+    const at = root.getRootNode().activeElement;
+    if (ev.shiftKey ? at === els[0] || at === panel : at === els.at(-1)) ev.preventDefault(), els.at(ev.shiftKey ? -1 : 0).focus();
+  });
+  full.addEventListener("change", () => set(panel, "aria-modal", full.matches));
   host.attachShadow({ mode: "open" }).append(css, root);
   document.body.append(host);
 }
@@ -138,7 +167,12 @@ function say(el) {
   const q = el.previousSibling;
   scroller.scrollTop = (q && q.matches(".user") ? q : el).offsetTop - 12;
 }
+// Touch screens: the dialog, not the input, so the keyboard doesn't pop up over the reply.
+const home = () => (matchMedia("(pointer: coarse)").matches ? panel : input);
+// Before removing buttons that may hold focus, move it on: focus lost to <body> would stop Escape working.
+const keepFocus = (el) => el.contains(root.getRootNode().activeElement) && home().focus({ preventScroll: true });
 function showChips(list) {
+  keepFocus(chips);
   chips.replaceChildren(...(list || []).slice(0, 4).map((q) => h("button.chip", { onclick: () => send(q) }, q)));
 }
 function lastChips() {
@@ -146,20 +180,23 @@ function lastChips() {
   showChips(!e ? [] : e.k === "greet" ? conf().starters : e.r?.suggestions);
 }
 
-function render(e, fresh) {
+function render(e) {
   if (e.k === "user") return h("div.msg.user", null, h("span.sr", null, "You: "), e.text);
   if (e.k === "greet") return h("div.msg.bot", null, conf().greeting);
   const r = e.r;
   const t = r.type;
   const ps = t === "answer" && r.passages && r.passages.length ? r.passages : null;
   const meta = h("div.meta", null, r.disclaimer && disclaimer(r.disclaimer), (t === "answer" || t === "fallback") && votes(e));
-  return h("div.msg.bot." + t, { role: fresh && t === "urgent" ? "alert" : null },
+  // No role="alert" on urgent replies: inside the live log it made screen readers announce them twice.
+  return h("div.msg.bot." + t, null,
     h("span.sr", null, "Assistant: "),
     t === "urgent" && h("p.uh", null, svg(I.warn), "Urgent: get help now"),
     r.caution && h("p.caution", null, svg(I.warn), h("span", null, h("span.sr", null, "Caution: "), r.caution)),
     // The API also puts the caution atop the answer; show it once, in its box.
     h("p.txt", null, r.caution && r.answer.startsWith(r.caution) ? r.answer.slice(r.caution.length).trim() : r.answer),
     ps && sources(ps),
+    t === "urgent" && r.actions?.length && h("div.contact", null, r.actions.map((a) =>
+      h("a.btn.call", { href: "tel:" + String(a.tel).replace(/[^\d+]/g, "") }, a.label))),
     t === "fallback" && contact(r.contact || conf().contact),
     meta.firstChild && meta);
 }
@@ -219,9 +256,9 @@ function failed(err, text, userEl) {
     return say(h("div.msg.bot.err", null, err.message || T.client));
   }
   const phone = conf().contact.phone;
-  const retry = h("button.btn", { onclick: () => (el.remove(), ask(text, userEl)) }, "Retry");
+  const retry = err.kind !== "cors" && h("button.btn", { onclick: () => (keepFocus(el), el.remove(), ask(text, userEl)) }, "Retry");
   const wait = err.wait > 0 ? `${err.wait} second${err.wait > 1 ? "s" : ""}` : "a moment";
-  const more = phone && err.kind !== "busy" ? ` If it keeps happening, call us on ${phone}.` : "";
+  const more = !phone || err.kind === "busy" ? "" : err.kind === "cors" ? ` Please call us on ${phone}.` : ` If it keeps happening, call us on ${phone}.`;
   const el = h("div.msg.bot.err", null, h("p", null, T[err.kind].replace("{wait}", wait) + more), retry);
   say(el);
 }
@@ -246,7 +283,7 @@ async function ask(text, userEl) {
   push({ k: "user", text });
   push(e);
   save();
-  say(render(e, true));
+  say(render(e));
   showChips(res.suggestions);
 }
 
@@ -254,7 +291,7 @@ function send(text) {
   text = text.trim();
   if (!text || busy || !state) return;
   input.value = "";
-  log.querySelectorAll(".err").forEach((x) => x.remove());
+  log.querySelectorAll(".err").forEach((x) => (keepFocus(x), x.remove()));
   const userEl = render({ k: "user", text });
   quiet(userEl);
   ask(text, userEl);
@@ -278,16 +315,20 @@ async function setup() {
   save();
 }
 
-function open(byVisitor) {
+function open(byVisitor, from) {
+  if (byVisitor && !state?.open) {
+    const el = from || document.activeElement;
+    opener = el && el !== document.body && el !== root.getRootNode().host ? el : null;
+  }
   // Nothing is stored or requested until the visitor opens the chat.
   state = state || { sid: null, info: null, log: [] };
   state.open = true;
   save();
   root.classList.add("open");
+  set(panel, "aria-modal", full.matches);
   set(launcher, "aria-expanded", true);
-  set(launcher, "aria-label", "Close chat");
   // On touch screens the keyboard would hide the starter questions.
-  if (byVisitor) (matchMedia("(pointer: coarse)").matches ? root.firstChild : input).focus({ preventScroll: true });
+  if (byVisitor) home().focus({ preventScroll: true });
   ready = ready || setup();
 }
 
@@ -295,8 +336,11 @@ function close() {
   if (state) (state.open = false), save();
   root.classList.remove("open");
   set(launcher, "aria-expanded", false);
-  launcher.removeAttribute("aria-label");
-  launcher.focus({ preventScroll: true });
+  // Back to the page's button that opened it (if still there and shown), unless the visitor is on the launcher.
+  const sr = root.getRootNode();
+  const back = sr.activeElement !== launcher && opener?.isConnected && opener.getClientRects().length ? opener : launcher;
+  opener = null;
+  back.focus({ preventScroll: back === launcher });
 }
 
 function init() {
@@ -312,7 +356,10 @@ function init() {
   }
   window.faqbotWidget = { open: () => open(true), close };
   // Host buttons with data-faqbot-open open the chat: no inline script, so strict CSPs work.
-  document.addEventListener("click", (ev) => ev.target.closest?.("[data-faqbot-open]") && open(true));
+  document.addEventListener("click", (ev) => {
+    const el = ev.target.closest?.("[data-faqbot-open]");
+    if (el) open(true, el);
+  });
 }
 
 window.faqbotWidget = { open() {}, close() {} };

@@ -1,6 +1,7 @@
 """The answer pipeline: validate -> safety -> small talk -> retrieve -> confidence -> compose."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from . import compose
@@ -16,6 +17,8 @@ from .spelling import Speller, english_frequency
 
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
 EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
+PHONE = re.compile(r"\+?\d[\d -]*\d")
+SERVICES = re.compile(r"[,;](?![^()]*\))")  # "Lifeline 13 11 14, 1737 (New Zealand, free)": split outside brackets
 
 
 @dataclass
@@ -47,6 +50,24 @@ class Reply:
     weights: dict[str, float] = field(default_factory=dict)  # effective terms, for context
     top_passage: str | None = None
     trace: Trace = field(default_factory=Trace)
+    actions: list[dict] = field(default_factory=list)  # call buttons: {"label", "tel"}
+
+
+def call_actions(*texts: str) -> list[dict]:
+    """Offer a call button for each service in the texts (split at commas and semicolons) that names one number.
+
+    "000" gives "Call 000"; "Lifeline 13 11 14" gives "Call Lifeline 13 11 14" (tel 131114); a service
+    naming several numbers ("000 in Australia, 111 in New Zealand" in brackets) gives none: which to call
+    is for the visitor to read.
+    """
+    out: list[dict] = []
+    for text in texts:
+        for service in SERVICES.split(text):
+            numbers = [n for n in PHONE.findall(service) if sum(c.isdigit() for c in n) >= 3]
+            tel = re.sub(r"[^\d+]", "", numbers[0]) if len(numbers) == 1 else None
+            if tel and tel not in {a["tel"] for a in out}:
+                out.append({"label": "Call " + service.strip(), "tel": tel})
+    return out
 
 
 def passage_json(hit: Hit) -> dict:
@@ -110,7 +131,11 @@ class Bot:
         trace.safety = list(safety.matched)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
-            return Reply("urgent", self.fill(safety.urgent.advice), [], s.DISCLAIMER, [], trace=trace)
+            advice = safety.urgent.advice
+            # A call button for each number the advice names.
+            said = [text for key, text in (("{emergency}", s.EMERGENCY_NUMBER), ("{crisis}", s.CRISIS_LINES))
+                    if key in advice]
+            return Reply("urgent", self.fill(advice), [], s.DISCLAIMER, [], trace=trace, actions=call_actions(*said))
         intent = self.smalltalk.match(message)
         if intent is not None:
             trace.rule, trace.decision = f"smalltalk: {intent.name}", "smalltalk"
@@ -217,4 +242,5 @@ def reply_json(reply: Reply) -> dict:
     return {
         "type": reply.type, "answer": reply.answer, "passages": reply.passages, "disclaimer": reply.disclaimer,
         "suggestions": reply.suggestions, "caution": reply.caution, "confidence": reply.confidence,
+        "actions": reply.actions,
     }

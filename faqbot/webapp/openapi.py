@@ -75,7 +75,13 @@ def build(config) -> dict:
             **strings("answer", "disclaimer"), "passages": {"type": "array", "items": ref("Passage")},
             "suggestions": {"type": "array", "items": {"type": "string"}},
             "caution": {"type": ["string", "null"]},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "contact": ref("Contact")}),
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "contact": ref("Contact"),
+            "actions": {"type": "array", "items": ref("Action"), "description": (
+                "Buttons to show with the reply: on urgent replies, one call per configured emergency "
+                "number and crisis line (FAQBOT_EMERGENCY_NUMBER, FAQBOT_CRISIS_LINES); otherwise empty.")}}),
+        "Action": closed({"label": {"type": "string", "minLength": 1, "description": "Button text, e.g. 'Call 000'."},
+                          "tel": {"type": "string", "pattern": r"^\+?[0-9]{3,}$",
+                                  "description": "The number to dial, digits only (a tel: link)."}}),
         "FeedbackRequest": {"type": "object", "required": ["session_id", "reply_id", "vote"], "properties": {
             "session_id": token, "reply_id": token, "vote": {"type": "string", "enum": ["up", "down"]},
             "comment": {"type": ["string", "null"], "minLength": 1, "maxLength": 1000, "pattern": NOT_BLANK}}},

@@ -38,7 +38,7 @@ def serve(app) -> tuple[str, callable]:
 
 @pytest.fixture(scope="session")
 def clinic_pages() -> dict[str, str]:
-    """HTML that the pretend clinic website serves, by path; tests add their own pages."""
+    """HTML that the pretend clinic website serves, by path; tests add their own pages (html or (html, headers))."""
     return {}
 
 
@@ -47,7 +47,11 @@ def clinic_site(clinic_pages):
     """Another origin on this machine: a clinic's website embedding the widget from the app's origin."""
     def site(environ, start_response):
         body = clinic_pages.get(environ["PATH_INFO"])
-        start_response("200 OK" if body else "404 Not Found", [("Content-Type", "text/html; charset=utf-8")])
+        headers = [("Content-Type", "text/html; charset=utf-8")]
+        if isinstance(body, tuple):  # (html, {header: value})
+            body, extra = body
+            headers += list(extra.items())
+        start_response("200 OK" if body else "404 Not Found", headers)
         return [(body or "").encode()]
     origin, stop = serve(site)
     yield origin
@@ -112,3 +116,24 @@ def artifacts() -> Path:
     """The folder for screenshots (ignored by git)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def run_axe(page, include: str = "faqbot-widget") -> list[str]:
+    """Run axe-core (vendored, see vendor/README.md) on the widget; describe each violation."""
+    if not page.evaluate("!!window.axe"):
+        # evaluate(), not a <script> tag: the page's CSP forbids inline scripts.
+        page.evaluate(AXE.read_text() + "\n;0")
+    result = page.evaluate("""async (host) => {
+        const r = await axe.run({ include: [[host]] }, { resultTypes: ["violations"] });
+        return r.violations.map((v) => `${v.id}: ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
+    }""", include)
+    return result
+
+
+@pytest.fixture(scope="session")
+def axe_violations():
+    """run_axe, for tests: axe_violations(page) lists the widget's violations."""
+    return run_axe

@@ -1,6 +1,7 @@
 """The chat widget in a real browser: embed, converse, fail gracefully, stay accessible and safe."""
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from urllib.parse import urlparse
@@ -9,6 +10,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 XSS = "<img src=x onerror=alert(1)>"
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+SIZES = pytest.mark.parametrize("size", ["desktop", "mobile"])
 
 # Contrast of text against the nearest opaque background, computed in the page (WCAG 2 formula).
 CONTRAST_JS = """
@@ -169,7 +173,11 @@ def test_an_urgent_message_is_styled_unmistakably(page: Page, base_url: str):
     open_widget(page, base_url)
     reply = ask(page, "I have crushing chest pain")
     expect(reply).to_have_class("msg bot urgent")
-    expect(reply).to_have_attribute("role", "alert")
+    # Announced once, by the conversation log: no role="alert" of its own inside the live region.
+    live = reply.evaluate("""e => { let n = 0;
+        for (let x = e; x; x = x.parentElement) n += x.matches('[role=alert],[role=status],[role=log],[aria-live]:not([aria-live=off])');
+        return n + e.querySelectorAll('[role=alert],[aria-live=assertive]').length; }""")
+    assert live == 1
     expect(reply.locator(".uh")).to_have_text("Urgent: get help now")
     expect(reply.locator(".txt")).to_contain_text("emergency")
     expect(reply.locator(".disc")).to_be_visible()
@@ -376,3 +384,304 @@ def test_embedded_on_another_site_with_data_attributes(make_page, base_url, clin
     expect(page.locator(".msg.answer")).to_be_visible()
     page.screenshot(path=str(artifacts / "widget-embedded.png"))
 
+
+
+def sized(make_page, size: str, **options) -> Page:
+    """A page at a desktop (1280x800) or phone (390x844, touch) size."""
+    return make_page(**({"viewport": DESKTOP} if size == "desktop" else MOBILE), **options)
+
+
+@SIZES
+def test_axe_finds_no_violations_in_any_state(make_page, base_url: str, size: str, axe_violations):
+    page = sized(make_page, size)
+    page.goto(base_url + "/")
+    expect(page.locator(".launch")).to_be_visible()
+    assert axe_violations(page) == [], "closed"
+    open_widget(page, base_url)
+    assert axe_violations(page) == [], "open"
+    ask(page, "What is remedial massage?").get_by_role("button", name="Helpful", exact=True).click()
+    ask(page, "I have crushing chest pain")
+    ask(page, "I don't see the point of living anymore")
+    ask(page, "Do you have bike parking?")
+    page.locator(".msg.answer summary.link").click()
+    page.route("**/api/chat", lambda route: route.abort("internetdisconnected"))
+    ask(page, "What is remedial massage?")
+    assert axe_violations(page) == [], "replies"
+
+
+def test_the_widget_adds_no_banner_landmark(page: Page, base_url: str):
+    open_widget(page, base_url)
+    # The demo page has its own <header>: the page's one banner.
+    expect(page.get_by_role("banner")).to_have_count(1)
+    assert "banner" not in page.locator(".panel").aria_snapshot()
+
+
+def focused(page: Page) -> str:
+    """Describe where keyboard focus is: 'input', 'dialog', 'launcher', 'body' or the element's tag and text."""
+    return page.evaluate("""() => {
+        let el = document.activeElement;
+        while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+        if (!el || el === document.body) return "body";
+        if (el.id === "fb-in") return "input";
+        if (el.getAttribute("role") === "dialog") return "dialog";
+        if (el.classList.contains("launch")) return "launcher";
+        return el.tagName.toLowerCase() + ":" + (el.getAttribute("aria-label") || el.textContent.trim()).slice(0, 40);
+    }""")
+
+
+@SIZES
+def test_focus_stays_in_the_chat_after_a_chip_or_retry_is_pressed(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    home = "input" if size == "desktop" else "dialog"  # phones: no keyboard popping up over the reply
+    open_widget(page, base_url)
+    chip = page.locator(".chips .chip").first
+    chip.tap() if size == "mobile" else chip.click()
+    expect(page.locator(".msg.answer")).to_be_visible()
+    assert focused(page) == home
+    page.keyboard.press("Escape")
+    expect(page.locator(".panel")).to_be_hidden()
+
+    page.locator(".launch").click()
+    page.route("**/api/chat", lambda route: route.abort("internetdisconnected"))
+    ask(page, "Does it help with posture?")
+    page.unroute("**/api/chat")
+    retry = page.get_by_role("button", name="Retry")
+    retry.tap() if size == "mobile" else retry.click()
+    expect(page.locator(".msg.answer")).to_have_count(2)
+    assert focused(page) == home
+    page.keyboard.press("Escape")
+    expect(page.locator(".panel")).to_be_hidden()
+
+
+def rgb(css: str) -> tuple[float, ...]:
+    """Parse a computed 'rgb(r, g, b)' or 'rgba(r, g, b, a)' colour."""
+    return tuple(float(v) for v in css[css.index("(") + 1:css.index(")")].split(","))
+
+
+def contrast(a: tuple, b: tuple) -> float:
+    """The WCAG 2 contrast ratio of two opaque colours."""
+    def lum(c):
+        v = [x / 255 for x in c[:3]]
+        v = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in v]
+        return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("accent", ["#0b5e57", "#ffcc00", "#111111", "#ffffff"])
+def test_the_launcher_focus_ring_shows_on_any_background(make_page, base_url, clinic_site, clinic_pages, accent):
+    page = make_page()
+    clinic_pages[f"/ring-{accent[1:]}"] = (f'<!doctype html><html lang="en"><body style="background:#000">'
+                                           f'<a href="#">First</a><script src="{base_url}/widget.js" '
+                                           f'data-accent="{accent}" defer></script></body></html>')
+    page.goto(f"{clinic_site}/ring-{accent[1:]}")
+    launcher = page.locator(".launch")
+    expect(launcher).to_be_visible()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(launcher).to_be_focused()
+    style = launcher.evaluate("""e => { const s = getComputedStyle(e);
+        return [s.outlineStyle, s.outlineColor, parseFloat(s.outlineWidth), parseFloat(s.outlineOffset), s.boxShadow,
+                s.backgroundColor]; }""")
+    outline_style, outline, width, offset, shadow, fill = style
+    # Inner ring: a solid box-shadow spread right around the button; outer ring: the outline just past it.
+    inner, _, rest = shadow.partition(")")
+    numbers = [float(n.removesuffix("px")) for n in rest.split(",")[0].split()]
+    assert outline_style == "solid" and width >= 2, style
+    assert numbers[:3] == [0, 0, 0] and numbers[3] >= 2 and offset >= numbers[3], style
+    inner, outer = rgb(inner + ")"), rgb(outline)
+    assert contrast(inner, outer) >= 3, style
+    for background in ((0, 0, 0), (255, 255, 255), (118, 118, 118), (11, 94, 87), rgb(fill)):
+        assert max(contrast(inner, background), contrast(outer, background)) >= 3, (background, style)
+
+
+def test_a_page_whose_csp_blocks_the_stylesheet_keeps_the_widget_hidden(make_page, base_url, clinic_site, clinic_pages):
+    page = make_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    csp = f"default-src 'self'; script-src 'self' {base_url}; connect-src {base_url}; style-src 'self'"
+    clinic_pages["/strict"] = ('<!doctype html><html lang="en"><body><h1>Strict clinic</h1>'
+                               f'<script src="{base_url}/widget.js" defer></script></body></html>',
+                               {"Content-Security-Policy": csp})
+    page.goto(clinic_site + "/strict", wait_until="load")
+    expect(page.locator("faqbot-widget")).to_be_attached()
+    page.wait_for_timeout(300)
+    expect(page.locator(".launch")).to_be_hidden()
+    expect(page.locator(".panel")).to_be_hidden()
+    advice = [e for e in errors if e.startswith("faqbot:")]
+    assert len(advice) == 1 and f"add {base_url} to its style-src" in advice[0], errors
+
+
+def test_the_launcher_keeps_its_name_and_tells_its_state(page: Page, base_url: str):
+    page.goto(base_url + "/")
+    launcher = page.get_by_role("button", name="Ask a question", exact=True)
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
+    expect(page.locator(".panel")).to_be_visible()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("button", name="Close chat")).to_have_count(1)  # the X in the header only
+    controls = launcher.get_attribute("aria-controls")
+    expect(page.get_by_role("dialog")).to_have_attribute("id", controls)
+    launcher.click()
+    expect(page.locator(".panel")).to_be_hidden()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+
+
+@SIZES
+def test_closing_gives_focus_back_to_the_page_button_that_opened_the_chat(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    page.goto(base_url + "/")
+    opener = page.get_by_role("button", name="Ask our assistant")
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".panel")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator(".panel")).to_be_hidden()
+    expect(opener).to_be_focused()
+
+    opener.click()
+    page.get_by_role("button", name="Close chat").click()
+    expect(page.locator(".panel")).to_be_hidden()
+    expect(opener).to_be_focused()
+
+    # A script's open() gives focus back to what had it; the launcher itself keeps focus.
+    link = page.get_by_role("link", name="Treatments")
+    if size == "desktop":
+        link.focus()
+        page.evaluate("window.faqbotWidget.open()")
+        expect(page.locator(".panel")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(link).to_be_focused()
+    page.locator(".launch").click()
+    page.keyboard.press("Escape")
+    expect(page.locator(".launch")).to_be_focused()
+
+
+def ink(page: Page, png: bytes) -> int:
+    """Count the pixels of a PNG that clearly differ (by more than 64 in a channel) from its top-left corner."""
+    return page.evaluate("""async (data) => {
+        const img = await createImageBitmap(new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))]));
+        const ctx = new OffscreenCanvas(img.width, img.height).getContext("2d");
+        ctx.drawImage(img, 0, 0);
+        const x = ctx.getImageData(0, 0, img.width, img.height).data;
+        let n = 0;
+        for (let i = 0; i < x.length; i += 4) n += [0, 1, 2].some((c) => Math.abs(x[i + c] - x[c]) > 64);
+        return n;
+    }""", base64.b64encode(png).decode())
+
+
+@SIZES
+def test_the_pressed_vote_shows_in_forced_colours(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    page.emulate_media(forced_colors="active")
+    page.route("**/api/feedback", lambda route: route.fulfill(status=201, json={"ok": True}))
+    open_widget(page, base_url)
+    reply = ask(page, "What is remedial massage?")
+    up = reply.get_by_role("button", name="Helpful", exact=True)
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    page.locator("#fb-in").focus()  # no focus ring or hover in the picture: only the pressed state
+    page.mouse.move(0, 0)
+    pressed = ink(page, up.screenshot(animations="disabled"))
+    unpressed = ink(page, reply.get_by_role("button", name="Not helpful").screenshot(animations="disabled"))
+    # Unpressed, only the thumb's strokes differ from the background; pressed, it needs a fill or a border too.
+    assert pressed >= 2 * unpressed, (pressed, unpressed)
+
+
+def test_the_widget_is_english_on_a_page_in_another_language(make_page, base_url, clinic_site, clinic_pages):
+    page = make_page()
+    clinic_pages["/de"] = (f'<!doctype html><html lang="de"><body><h1>Massagepraxis</h1>'
+                           f'<script src="{base_url}/widget.js" data-api="{base_url}" defer></script></body></html>')
+    page.goto(clinic_site + "/de")
+    page.locator(".launch").click()
+    expect(page.locator(".log > .msg.bot").first).to_be_visible()
+    for selector in (".launch", ".panel", ".log > .msg.bot", "#fb-in"):
+        assert page.locator(selector).first.evaluate("e => e.matches(':lang(en)') && !e.matches(':lang(de)')"), selector
+
+
+@SIZES
+def test_tab_never_leaves_the_open_chat_for_hidden_content(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    open_widget(page, base_url)
+    ask(page, "What is remedial massage?")
+    page.locator("#fb-in").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Tab")
+    if size == "desktop":
+        # Non-modal beside the page: on to the launcher (shown, expanded), which closes it; then the page.
+        expect(page.get_by_role("dialog")).not_to_have_attribute("aria-modal", "true")
+        expect(page.locator(".launch")).to_be_focused()
+        expect(page.locator(".launch")).to_be_visible()
+        expect(page.locator(".launch")).to_have_attribute("aria-expanded", "true")
+        return
+    # Full screen on a phone: a modal dialog that Tab and Shift+Tab cycle through.
+    expect(page.get_by_role("dialog")).to_have_attribute("aria-modal", "true")
+    expect(page.get_by_role("button", name="Close chat")).to_be_focused()
+    inside = "() => { let e = document.activeElement; while (e?.shadowRoot?.activeElement) e = e.shadowRoot.activeElement; return !!e?.closest?.('.panel') && e.checkVisibility(); }"
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        assert page.evaluate(inside), focused(page)
+    page.get_by_role("button", name="Close chat").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+
+
+def test_a_site_the_api_does_not_allow_is_told_apart_from_a_network_failure(make_page, base_url, clinic_site,
+                                                                             clinic_pages):
+    page = make_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and m.text.startswith("faqbot:") and errors.append(m.text))
+    clinic_pages["/unlisted"] = (f'<!doctype html><html lang="en"><body><h1>Another clinic</h1>'
+                                 f'<script src="{base_url}/widget.js" data-api="{base_url}" defer></script></body></html>')
+    # Same server, another origin: the app's FAQBOT_CORS_ORIGINS lists 127.0.0.1's, not localhost's.
+    unlisted = clinic_site.replace("127.0.0.1", "localhost")
+    page.goto(unlisted + "/unlisted")
+    page.locator(".launch").click()
+    expect(page.locator(".log > .msg.bot")).to_have_text("Hi! What would you like to know?")  # /api/info refused
+    error = ask(page, "What is remedial massage?")
+    expect(error).to_contain_text("isn't set up for this website")
+    expect(error).not_to_contain_text("connection")
+    expect(error.get_by_role("button", name="Retry")).to_have_count(0)  # retrying can't help
+    assert len(errors) == 1, errors  # once, though /api/info failed too
+    assert f"FAQBOT_CORS_ORIGINS={unlisted}" in errors[0]
+
+    # On an allowed site, a request that fails on the way is still a network failure.
+    page = make_page()
+    clinic_pages["/listed"] = clinic_pages["/unlisted"]
+    page.goto(clinic_site + "/listed")
+    page.locator(".launch").click()
+    expect(page.locator(".chip").first).to_be_visible()
+    page.route("**/api/chat", lambda route: route.abort("connectionreset"))
+    error = ask(page, "What is remedial massage?")
+    expect(error).to_contain_text("check your connection")
+    expect(error.get_by_role("button", name="Retry")).to_be_visible()
+
+
+@SIZES
+def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str):
+    page = sized(make_page, size)
+    open_widget(page, base_url)
+    reply = ask(page, "I have crushing chest pain")
+    expect(reply.get_by_role("link")).to_have_count(1)
+    expect(reply.get_by_role("link", name="Call 000")).to_have_attribute("href", "tel:000")
+    crisis = ask(page, "I want to kill myself")
+    expect(crisis).to_have_class("msg bot urgent")
+    expect(crisis.get_by_role("link", name="Call 000")).to_have_attribute("href", "tel:000")
+    call = crisis.get_by_role("link", name="Call Lifeline 13 11 14")
+    expect(call).to_have_attribute("href", "tel:131114")
+    box = call.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44, box
+    assert call.evaluate(CONTRAST_JS) >= 4.5
+    page.reload()  # kept with the conversation
+    expect(page.locator(".msg.urgent").last.get_by_role("link", name="Call Lifeline 13 11 14")).to_be_visible()
+
+
+def test_call_buttons_from_the_server_are_text_and_digits_only(page: Page, base_url: str):
+    reply = fake_reply(type="urgent", answer="Call now.", actions=[{"label": XSS, "tel": "javascript:alert(1)//+61 2"}])
+    page.route("**/api/chat", lambda route: route.fulfill(json=reply))
+    open_widget(page, base_url)
+    link = ask(page, "help").get_by_role("link")
+    expect(link).to_have_text(XSS)
+    expect(link).to_have_attribute("href", "tel:1+612")
+    assert page.locator("faqbot-widget img").count() == 0
