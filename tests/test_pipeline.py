@@ -58,7 +58,7 @@ def test_only_urgent_replies_offer_calls(bot):
     ("+44 20 7946 0000", "", ["+442079460000"]),
 ])
 def test_call_buttons_come_from_the_configured_numbers(emergency, crisis, tels):
-    from faqbot.pipeline import call_actions
+    from faqbot.answering.pipeline import call_actions
 
     actions = call_actions(emergency, crisis)
     assert [a["tel"] for a in actions] == tels

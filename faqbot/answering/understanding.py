@@ -1,0 +1,132 @@
+"""What the bot understands by meaning: red flags, small talk, clinic topics and the answer gate.
+
+Built on the sentence vectors of semantic.py, with parameters fitted on labelled data by
+`faqbot fit` (faqbot/evaluation/fitting.py) and shipped in faqbot/data/fitted.json:
+- red flags: a logistic classifier over a message's vector (and over the last turns read
+  together), fitted on the red-team fit set with the articles' passages as harmless examples;
+  the nearest labelled example names the category, so the advice fits;
+- small talk and clinic topics: the nearest example of an intent, when it is closer than any
+  passage and than the fitted threshold;
+- the gate: answer or fall back by a logistic model over both retrievers' evidence.
+"""
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from ..knowledge.passages import Passage
+from .semantic import Bank, Meaning, Nearest, SemanticIndex
+
+GATE_FEATURES = ("bm25", "semantic", "margin", "outside")
+
+
+@lru_cache(maxsize=1)
+def fitted() -> dict:
+    """The shipped fitted parameters (empty before the first `faqbot fit`)."""
+    try:
+        return json.loads(resources.files("faqbot.data").joinpath("fitted.json").read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def logistic(weights, bias: float, x) -> float:
+    z = float(np.dot(weights, x)) + bias
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def examples(name: str, table: str) -> list[tuple[str, str]]:
+    """(intent name, example) pairs from a small-talk or clinic-topic data file."""
+    data = tomllib.loads(resources.files("faqbot.data").joinpath(name).read_text("utf-8"))
+    return [(e["name"], x) for e in data[table] for x in e.get("examples", ())]
+
+
+def safety_examples() -> list[tuple[str, str]]:
+    """(category or "harmless", text) pairs of the red-flag bank (the red-team fit set)."""
+    data = json.loads(resources.files("faqbot.data").joinpath("safety_bank.json").read_text("utf-8"))
+    return [(e["label"], e["text"]) for e in data["examples"]]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    category: str
+    probability: float
+    nearest: Nearest
+    window: bool  # found in the last turns read together, not in the message alone
+
+
+class Understanding:
+    """The meaning-based stages of one bot, over its passages."""
+
+    def __init__(self, passages: list[Passage], meaning: Meaning, params: dict | None = None, progress=None):
+        self.meaning = meaning
+        self.params = fitted() if params is None else params
+        self.index = SemanticIndex(passages, meaning, progress)
+        self.smalltalk = Bank(examples("smalltalk.toml", "intent"), meaning)
+        self.topics = Bank(examples("clinic_topics.toml", "topic"), meaning)
+        self.flags = Bank(safety_examples(), meaning)
+
+    # -- red flags -------------------------------------------------------------------------------
+    def red_flag_probability(self, vec: np.ndarray) -> float:
+        p = self.params.get("safety")
+        return logistic(p["weights"], p["bias"], vec) if p else 0.0
+
+    def red_flag(self, vec: np.ndarray, window: np.ndarray | None = None) -> RedFlag | None:
+        """Return the red flag a message (or its last turns together) describes, by meaning."""
+        p = self.params.get("safety")
+        if not p:
+            return None
+        for v, in_window in ((vec, False), (window, True)):
+            if v is None:
+                continue
+            prob = self.red_flag_probability(v)
+            if prob >= p["threshold"]:
+                nearest = self.flags.nearest(v, [c for c in self.flags._rows if c != "harmless"])
+                if nearest is not None:
+                    return RedFlag(nearest.label, prob, nearest, in_window)
+        return None
+
+    # -- small talk and clinic topics ------------------------------------------------------------
+    def intent(self, bank: Bank, vec: np.ndarray, best_passage: float, key: str) -> Nearest | None:
+        """The nearest example of a bank, when closer than the threshold and than every passage."""
+        threshold = self.params.get(key)
+        nearest = bank.nearest(vec)
+        if threshold is None or nearest is None:
+            return None
+        return nearest if nearest.similarity >= threshold and nearest.similarity > best_passage else None
+
+    # -- the answer gate -------------------------------------------------------------------------
+    def features(self, bm25: float, sims: np.ndarray, top: int, vec: np.ndarray) -> dict[str, float]:
+        """Evidence that the top passage answers the message (see GATE_FEATURES)."""
+        others = np.delete(sims, top)
+        outside = self.topics.nearest(vec)
+        return {
+            "bm25": bm25,
+            "semantic": float(sims[top]),
+            "margin": float(sims[top] - others.max()) if len(others) else float(sims[top]),
+            "outside": (outside.similarity if outside else 0.0) - float(sims[top]),
+        }
+
+    def answer_probability(self, features: dict[str, float]) -> float | None:
+        p = self.params.get("gate")
+        if not p:
+            return None
+        return logistic(p["weights"], p["bias"], [features[f] for f in p["features"]])
+
+    @property
+    def gate_threshold(self) -> float:
+        return float(self.params.get("gate", {}).get("threshold", 0.5))
+
+
+def fuse(bm25: np.ndarray, sims: np.ndarray, weight: float) -> np.ndarray:
+    """Mix BM25 and meaning scores, each scaled to 0..1 over the passages (weight: meaning's share)."""
+    top = bm25.max()
+    lexical = bm25 / top if top > 0 else bm25
+    low, high = sims.min(), sims.max()
+    meaning = (sims - low) / (high - low) if high > low else np.zeros_like(sims)
+    return weight * meaning + (1 - weight) * lexical
