@@ -1,4 +1,4 @@
-"""The faqbot command: serve, ask, eval, check-corpus, import-article, reindex."""
+"""The faqbot command: serve, ask, eval, fit, check-corpus, import-article, reindex."""
 from __future__ import annotations
 
 import json
@@ -106,8 +106,8 @@ def ask(question: tuple[str, ...], explain: bool, as_json: bool):
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="Show every case, not only failures.")
 def evaluate_cmd(file: str | None, as_json: bool, verbose: bool):
-    """Score an evaluation file; exit 1 when under the configured thresholds."""
-    from .evaluation.runner import EvalFileError, below_thresholds, evaluate
+    """Score an evaluation file; exit 1 when under its own floors ("thresholds" in the file) or the configured ones."""
+    from .evaluation.runner import EvalFileError, below_thresholds, evaluate, file_thresholds
 
     cfg, s = settings()
     path = file or cfg["EVAL_FILE"]
@@ -117,12 +117,13 @@ def evaluate_cmd(file: str | None, as_json: bool, verbose: bool):
         report = evaluate(build_bot(s), path, cfg["MAX_MESSAGE_LENGTH"])
     except EvalFileError as exc:
         raise click.UsageError(f"{path} is not a valid evaluation file: " + "; ".join(exc.problems)) from None
-    misses = below_thresholds(report, cfg)
+    misses = below_thresholds(report, cfg, file_thresholds(path))
     if as_json:
         click.echo(json.dumps({**report.as_dict(), "passed": not misses, "misses": misses}, indent=2))
     else:
         click.echo(f"{len(report.results)} cases from {path}")
-        click.echo(f"hit@1 {report.hit1:.3f}   hit@3 {report.hit3:.3f}   MRR {report.mrr:.3f}")
+        shown = ["n/a" if v is None else f"{v:.3f}" for v in (report.hit1, report.hit3, report.mrr)]
+        click.echo("hit@1 {}   hit@3 {}   MRR {}".format(*shown))
         for kind, (right, total) in report.by_kind().items():
             click.echo(f"  {kind:<11} {right}/{total}")
         for r in report.results if verbose else report.failures():
@@ -197,3 +198,42 @@ def reindex():
     click.echo(f"corpus OK: {len(info.documents)} documents, {info.passages} passages, version {info.hash}")
     click.echo(f"published to {where}: running workers switch within "
                f"{cfg['REINDEX_CHECK_SECONDS']:g} s of their next request")
+
+
+# The sets the meaning layer is fitted on; every other set in eval/ is only scored.
+FIT_SETS = ("questions", "dev", "visitors_a", "gate_fit")
+SAFETY_FIT_SETS = ("safety_fit", "safety_fit2")
+
+
+@main.command("fit")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--safety", "safety_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A red-team set to fit the red-flag layer on (repeatable; default: SAFETY_FIT_SETS).")
+@click.option("--max-false-alarms", default=0.01, show_default=True, help="Cross-validated false-alarm budget.")
+def fit_cmd(files: tuple[str, ...], safety_files: tuple[str, ...], max_false_alarms: float):
+    """Fit the meaning layer (red flags, small talk, clinic topics, answer gate) into faqbot/data/fitted.json.
+
+    FILES are the evaluation files to fit the gate and thresholds on (default: FIT_SETS).
+    Never pass a set you keep for scoring.
+    """
+    from .answering.pipeline import Bot
+    from .answering.semantic import load_meaning
+    from .evaluation.fitting import fit_all
+
+    _, s = settings()
+    paths = [Path(f) for f in files] or [Path(f"eval/{name}.json") for name in FIT_SETS]
+    docs, _ = load_corpus(s.CORPUS_DIR, strict=True)
+    passages = split_corpus(docs)
+    meaning, status = load_meaning(True, s.SEMANTIC_MODEL_DIR, s.EMBEDDING_CACHE_DIR)
+    if meaning is None:
+        raise click.ClickException(f"the semantic model is {status}")
+    safety = [Path(f) for f in safety_files] or [Path(f"eval/{name}.json") for name in SAFETY_FIT_SETS]
+    params = fit_all(lambda p: Bot(s, passages, meaning=meaning, params=p), paths, safety, max_false_alarms)
+    cv = params["safety"]["cross_validated"]
+    click.echo(f"red flags: threshold {params['safety']['threshold']:.3f}; cross-validated recall "
+               f"{cv['recall']:.3f}, false alarms {cv['false_alarms']:.3f}")
+    click.echo(f"small talk when {params['smalltalk_min']} closer than any passage, clinic topics {params['topic_min']}")
+    gate = params["gate"]
+    click.echo(f"answer gate on {gate['fitted_cases']} questions: " + ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in gate["fit_errors"].items()))
+    click.echo("wrote faqbot/data/fitted.json and faqbot/data/safety_bank.json")

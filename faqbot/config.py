@@ -32,6 +32,12 @@ DEFAULTS: dict = {
     "UNSEEN_WEIGHT": 0.7,  # IDF of a rare word the corpus lacks, as a share of the largest IDF
     "VARIANT_BOOST": 1,  # times a passage's visitor questions are repeated in its index text
     "VARIANT_WEIGHT": 2.0,  # score multiplier (1 + w * similarity) for restating a visitor question
+    # The local sentence-embedding model beside BM25 (faqbot/answering/semantic.py). Off, or a
+    # missing or corrupt model file: BM25 alone, with the hand-set confidence threshold.
+    "SEMANTIC": True,
+    "SEMANTIC_MODEL_DIR": "",  # empty: the model shipped in faqbot/data/model
+    "SEMANTIC_WEIGHT": 0.5,  # share of the meaning score in the fused ranking (BM25 has the rest)
+    "EMBEDDING_CACHE_DIR": "",  # vectors of the corpus and example banks; empty: the instance folder
     "CLINIC_NAME": "Harbourside Remedial Massage",
     "CLINIC_PHONE": "(02) 5550 1234",
     "CLINIC_EMAIL": "hello@harbourside-massage.example",
@@ -107,6 +113,10 @@ class Settings:
     EVERYDAY_KEYNESS: float
     VARIANT_BOOST: int
     VARIANT_WEIGHT: float
+    SEMANTIC: bool
+    SEMANTIC_MODEL_DIR: str
+    SEMANTIC_WEIGHT: float
+    EMBEDDING_CACHE_DIR: str
     CLINIC_NAME: str
     CLINIC_PHONE: str
     CLINIC_EMAIL: str
@@ -148,7 +158,9 @@ def load(overrides: dict | None = None, instance_path: str | None = None) -> dic
     # The platform's DATABASE_URL (as Heroku-style hosts set it) when nothing of ours names a database.
     if not config["DATABASE_URL"] and "DATABASE" not in (overrides or {}) and not os.environ.get("FAQBOT_DATABASE"):
         config["DATABASE_URL"] = os.environ.get("DATABASE_URL", "")
+    folder = Path(instance_path or "instance")
     if not config["DATABASE"]:
-        folder = Path(instance_path or "instance")
         config["DATABASE"] = str(folder / "faqbot.sqlite3")
+    if not config["EMBEDDING_CACHE_DIR"]:
+        config["EMBEDDING_CACHE_DIR"] = str(folder)
     return config

@@ -15,6 +15,7 @@ from .config import Settings
 from .knowledge.corpus import CorpusError, Document, load_corpus
 from .knowledge.passages import by_document, split_corpus
 from .answering.pipeline import Bot
+from .answering.semantic import load_meaning
 from .storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,12 @@ def build(settings: Settings, strict: bool = True) -> tuple[Bot, CorpusInfo]:
     for problem in problems:
         log.warning("corpus file skipped: %s", problem)
     passages = split_corpus(docs)
+    meaning, status = load_meaning(settings.SEMANTIC, settings.SEMANTIC_MODEL_DIR, settings.EMBEDDING_CACHE_DIR)
+    bot = Bot(settings, passages, meaning=meaning)
+    bot.semantic_status = status  # for /readyz: "ok", "off" or "unavailable: why"
     # Described here, while the documents are at hand: they are not kept, and reading the
     # files again to describe them would cost a second full load.
-    return Bot(settings, passages), describe(docs, passages)
+    return bot, describe(docs, passages)
 
 
 def publish(store: Store, info: CorpusInfo) -> str | None:

@@ -44,6 +44,12 @@ def bot():
     return build(Settings.from_mapping(DEFAULTS))[0]
 
 
+@pytest.fixture(scope="session")
+def lexical_bot():
+    """The pipeline with the semantic model off: BM25 and the hand-set confidence threshold alone."""
+    return build(Settings.from_mapping({**DEFAULTS, "SEMANTIC": False}))[0]
+
+
 @pytest.fixture
 def chat(client):
     """Post a message and return the JSON reply."""

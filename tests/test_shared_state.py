@@ -29,12 +29,18 @@ def chat(client, message, session_id=None):
     return response.get_json()
 
 
-def test_a_conversation_continues_on_the_other_instance(pair):
-    first, second = pair
+def test_a_conversation_continues_on_the_other_instance(database, corpus_dir):
+    # The safety rules alone (semantic model off): their two-turn reading is what shows the shared
+    # history here; by meaning, "it's hot and swollen" is a red flag even alone.
+    config = {"TESTING": True, "CORPUS_DIR": str(corpus_dir), "SEMANTIC": False, **database}
+    apps = [create_app(config), create_app(config)]
+    first, second = (a.test_client() for a in apps)
     opening = chat(first, "my calf hurts after a long flight")
     assert chat(second, "it's hot and swollen")["type"] != "urgent"  # alone, no body part to read it with
     follow = chat(second, "it's hot and swollen", opening["session_id"])
     assert follow["type"] == "urgent" and follow["session_id"] == opening["session_id"]
+    for a in apps:
+        a.extensions["faqbot.store"].close()
 
 
 def test_feedback_given_on_one_shows_in_the_others_console(pair):

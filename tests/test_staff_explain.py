@@ -6,7 +6,7 @@ import pytest
 from staff_fixtures import Console, api, console, staff_app  # noqa: F401
 
 from faqbot.cli import main
-from faqbot.config import DEFAULTS
+from faqbot.answering.understanding import fitted
 
 
 def explain(api, message, **extra):
@@ -45,7 +45,9 @@ def test_trace_shows_analysed_terms_with_synonyms_stems_and_spelling(api):
 def test_trace_shows_scores_contributions_confidence_and_decision(api):
     trace = explain(api, "Can remedial massage help with back pain?")["trace"]
     assert trace["decision"] == "answer" and trace["rule"] is None
-    assert trace["confidence"] >= trace["threshold"] == DEFAULTS["CONFIDENCE_THRESHOLD"]
+    # The fitted answer gate decides (faqbot/data/fitted.json), from the features shown.
+    assert trace["confidence"] >= trace["threshold"] == fitted()["gate"]["threshold"]
+    assert set(trace["features"]) == set(fitted()["gate"]["features"])
     top = trace["hits"][0]
     assert top["score"] > 0 and {"id", "text", "source"} <= set(top)
     assert set(top["contributions"]) <= set(trace["weights"]) and all(v > 0 for v in top["contributions"].values())
@@ -65,7 +67,7 @@ def test_trace_names_the_rule_that_decided(api, message, decision, rule):
 
 
 def test_low_confidence_fallback_still_shows_what_came_closest(api):
-    trace = explain(api, "can you recommend a good pizza place")["trace"]
+    trace = explain(api, "how tall is the eiffel tower")["trace"]
     assert trace["decision"] == "fallback" and trace["rule"] is None
     assert trace["confidence"] < trace["threshold"]
 
@@ -100,7 +102,8 @@ def test_explain_validates_like_chat(api, body, code):
 
 def test_console_page_shows_reply_and_trace(console):
     page = console.get("/staff/", query_string={"message": "can massage help my sore back"}).text
-    for text in ("What the visitor sees", "Why", "Analysed words", "synonym", "Top passages", f"threshold {DEFAULTS['CONFIDENCE_THRESHOLD']:g}", "contribution",
+    for text in ("What the visitor sees", "Why", "Analysed words", "synonym", "Top passages",
+                 f"threshold {fitted()['gate']['threshold']:.2f}", "fitted answer gate", "contribution",
                  "General information from our articles"):
         assert text in page, text
     assert "<meter" in page

@@ -1,6 +1,7 @@
 """Compose the reply: a short answer from the best sentences, and follow-up suggestions."""
 from __future__ import annotations
 
+import re
 import weakref
 
 from .analysis import Analyzer
@@ -68,4 +69,25 @@ def suggestions(hits: list[Hit], index: Index, asked: str, n: int = 3, fallback:
         if q.lower() not in seen:
             seen.add(q.lower())
             out.append(q)
+    return out
+
+
+PHONE = re.compile(r"\+?\d[\d -]*\d")
+SERVICES = re.compile(r"[,;](?![^()]*\))")  # "Lifeline 13 11 14, 1737 (New Zealand, free)": split outside brackets
+
+
+def call_actions(*texts: str) -> list[dict]:
+    """Offer a call button for each service in the texts (split at commas and semicolons) that names one number.
+
+    "000" gives "Call 000"; "Lifeline 13 11 14" gives "Call Lifeline 13 11 14" (tel 131114); a service
+    naming several numbers ("000 in Australia, 111 in New Zealand" in brackets) gives none: which to call
+    is for the visitor to read.
+    """
+    out: list[dict] = []
+    for text in texts:
+        for service in SERVICES.split(text):
+            numbers = [n for n in PHONE.findall(service) if sum(c.isdigit() for c in n) >= 3]
+            tel = re.sub(r"[^\d+]", "", numbers[0]) if len(numbers) == 1 else None
+            if tel and tel not in {a["tel"] for a in out}:
+                out.append({"label": "Call " + service.strip(), "tel": tel})
     return out

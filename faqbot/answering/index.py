@@ -214,24 +214,28 @@ class Index:
                 out[i] = max(out[i], common / union)
         return out
 
-    def search(self, weights: dict[str, float], k: int = 3, candidates: int = 20) -> list[Hit]:
-        """Return the k best passages for weighted terms, best first, with per-term scores.
+    def ranked(self, weights: dict[str, float], candidates: int = 20) -> tuple[dict[int, float], dict[int, float]]:
+        """Return BM25's candidates (passage number -> final score) and their visitor-question similarity.
 
         BM25 picks the candidates; a query that restates a passage's visitor question
         multiplies that passage's score by up to (1 + variant_weight).
         """
         if not weights:
-            return []
+            return {}, {}
         total = self.scores(weights)
         n = min(candidates, len(total))
         top = np.argpartition(-total, n - 1)[:n] if n < len(total) else np.arange(len(total))
         pool = [int(i) for i in top[np.lexsort((top, -total[top]))] if total[i] > 0]
         sims = self.variant_similarities(weights, pool)
-        final = {i: float(total[i]) * (1 + self.variant_weight * sims[i]) for i in pool}
-        order = sorted(pool, key=lambda i: -final[i])[:k]
-        hits = []
-        for i in order:
-            contributions = {t: round(self.contribution(t, i) * w, 4) for t, w in weights.items()}
-            hits.append(Hit(self.passages[i], final[i], {t: c for t, c in contributions.items() if c > 0},
-                            round(sims[i], 4)))
-        return hits
+        return {i: float(total[i]) * (1 + self.variant_weight * sims[i]) for i in pool}, sims
+
+    def hit(self, i: int, weights: dict[str, float], score: float, variant: float) -> Hit:
+        """Describe passage i as a hit, with each query term's contribution (for traces)."""
+        contributions = {t: round(self.contribution(t, i) * w, 4) for t, w in weights.items()}
+        return Hit(self.passages[i], score, {t: c for t, c in contributions.items() if c > 0}, round(variant, 4))
+
+    def search(self, weights: dict[str, float], k: int = 3, candidates: int = 20) -> list[Hit]:
+        """Return the k best passages for weighted terms by BM25 alone, best first, with per-term scores."""
+        final, sims = self.ranked(weights, candidates)
+        order = sorted(final, key=lambda i: -final[i])[:k]
+        return [self.hit(i, weights, final[i], sims[i]) for i in order]

@@ -1,10 +1,12 @@
 """The answer pipeline: validate -> safety -> small talk -> retrieve -> confidence -> compose."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import compose
+from .compose import call_actions
 from .analysis import Analyzer, default_analyzer
 from ..knowledge.text import tokenize
 from ..config import Settings
@@ -12,13 +14,16 @@ from .conversation import Turn, is_follow_up, with_context
 from .index import Hit, Index
 from ..knowledge.passages import Passage
 from .safety import SafetyGate, SafetyResult, caution_text, default_gate, resolve
-from .smalltalk import SmallTalk, clinic_topic, default_smalltalk
+from .smalltalk import SmallTalk, clinic_topic, clinic_topics, default_smalltalk
+from .semantic import Meaning
 from .spelling import Speller, english_frequency
+from .understanding import Understanding, fuse
 
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
 EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
-PHONE = re.compile(r"\+?\d[\d -]*\d")
-SERVICES = re.compile(r"[,;](?![^()]*\))")  # "Lifeline 13 11 14, 1737 (New Zealand, free)": split outside brackets
+SMALLTALK_WORDS = 12  # longer messages are questions, however politely they start
+WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told over turns
+CANDIDATES = 50  # BM25's candidates fused with meaning (every passage of a small corpus)
 
 
 @dataclass
@@ -36,6 +41,8 @@ class Trace:
     threshold: float = 0.0
     decision: str = ""
     hits: list[dict] = field(default_factory=list)
+    meaning: list[str] = field(default_factory=list)  # what the semantic layer saw and decided
+    features: dict[str, float] = field(default_factory=dict)  # the answer gate's evidence
 
 
 @dataclass
@@ -53,23 +60,6 @@ class Reply:
     actions: list[dict] = field(default_factory=list)  # call buttons: {"label", "tel"}
 
 
-def call_actions(*texts: str) -> list[dict]:
-    """Offer a call button for each service in the texts (split at commas and semicolons) that names one number.
-
-    "000" gives "Call 000"; "Lifeline 13 11 14" gives "Call Lifeline 13 11 14" (tel 131114); a service
-    naming several numbers ("000 in Australia, 111 in New Zealand" in brackets) gives none: which to call
-    is for the visitor to read.
-    """
-    out: list[dict] = []
-    for text in texts:
-        for service in SERVICES.split(text):
-            numbers = [n for n in PHONE.findall(service) if sum(c.isdigit() for c in n) >= 3]
-            tel = re.sub(r"[^\d+]", "", numbers[0]) if len(numbers) == 1 else None
-            if tel and tel not in {a["tel"] for a in out}:
-                out.append({"label": "Call " + service.strip(), "tel": tel})
-    return out
-
-
 def passage_json(hit: Hit) -> dict:
     """Describe a hit for the API."""
     p = hit.passage
@@ -85,7 +75,8 @@ class Bot:
     """Answer one message, given the recent turns of its conversation."""
 
     def __init__(self, settings: Settings, passages: list[Passage], analyzer: Analyzer | None = None,
-                 gate: SafetyGate | None = None, smalltalk: SmallTalk | None = None):
+                 gate: SafetyGate | None = None, smalltalk: SmallTalk | None = None,
+                 meaning: Meaning | None = None, params: dict | None = None):
         self.settings = settings
         self.analyzer = analyzer or default_analyzer(settings.STEMMING)
         self.index = Index(passages, self.analyzer, settings.BM25_VARIANT, settings.BM25_K1, settings.BM25_B,
@@ -97,6 +88,10 @@ class Bot:
         self.speller = Speller(self.index.vocabulary, known)
         self.gate = gate or default_gate()
         self.smalltalk = smalltalk or default_smalltalk()
+        # Meaning beside words: None when the model is off or could not load (BM25 alone).
+        self.understanding = Understanding(passages, meaning, params) if meaning is not None else None
+        self._rows = {p.id: i for i, p in enumerate(passages)}
+        self.semantic_status = "ok" if meaning is not None else "off"
 
     def fill(self, text: str) -> str:
         """Fill the clinic's details into a configured text."""
@@ -119,16 +114,10 @@ class Bot:
 
     def reply(self, message: str, history: list[Turn] | None = None) -> Reply:
         """Answer a validated message."""
-        s = self.settings
+        s, u = self.settings, self.understanding
         trace = Trace(threshold=s.CONFIDENCE_THRESHOLD)
-        safety = self.gate.check(message)
-        resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
-        if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
-            urgent = self.gate.check(resolved).urgent
-            if urgent:
-                safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
-                                      safety.said)
-        trace.safety = list(safety.matched)
+        vec = u.meaning.query(message) if u else None  # the one embedding every stage shares
+        safety = self.safety(message, history, vec, trace)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
             advice = safety.urgent.advice
@@ -136,25 +125,43 @@ class Bot:
             said = [text for key, text in (("{emergency}", s.EMERGENCY_NUMBER), ("{crisis}", s.CRISIS_LINES))
                     if key in advice]
             return Reply("urgent", self.fill(advice), [], s.DISCLAIMER, [], trace=trace, actions=call_actions(*said))
+        sims = u.index.similarities(vec) if u else None
         intent = self.smalltalk.match(message)
+        if intent is None and u and len(message.split()) <= SMALLTALK_WORDS:
+            near = u.intent(u.smalltalk, vec, float(sims.max()), "smalltalk_min")
+            if near is not None:
+                trace.meaning.append(f"small talk by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
+                intent = next((i for i in self.smalltalk.intents if i.name == near.label), None)
         if intent is not None:
             trace.rule, trace.decision = f"smalltalk: {intent.name}", "smalltalk"
             return Reply("smalltalk", self.fill(intent.reply), [], s.DISCLAIMER, list(s.STARTERS[:3]), trace=trace)
         question = self.smalltalk.strip_greeting(message)
         caution = caution_text(safety.cautions, safety.said)
-        own = self.query_terms(self.correct(question, trace), trace)
+        corrected = self.correct(question, trace)
+        own = self.query_terms(corrected, trace)
         weights = {t: 1.0 for t in own}
+        if u and trace.corrections:  # the model reads "posure and allignment" as noise: give it the words meant
+            vec = u.meaning.query(corrected)
+            sims = u.index.similarities(vec)
         trace.follow_up = is_follow_up(question, own) and bool(history)
         if trace.follow_up:
             weights = with_context(weights, history or [], s.CONTEXT_WEIGHT)
+            earlier = next((t.message for t in reversed(history or []) if t.type in ("answer", "fallback")), None)
+            if u and earlier:  # meaning, like the words, borrows the earlier question's topic at a lower weight
+                sims = sims + s.CONTEXT_WEIGHT * u.index.similarities(u.meaning.query(earlier))
         trace.weights = weights
         topic = clinic_topic(question)
-        found = self.index.search(weights, k=s.TOP_K)  # traced even when a clinic topic wins
+        if topic is None and u:
+            near = u.intent(u.topics, vec, float(sims.max()), "topic_min")
+            if near is not None:
+                trace.meaning.append(f"clinic topic by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
+                topic = next((t for t in clinic_topics() if t.name == near.label), None)
+        found = self.search(weights, sims)  # traced even when a clinic topic wins
         hits = found if topic is None else []
         described = [passage_json(h) for h in found]  # once, for the trace and the reply alike
         trace.hits = [{**d, "contributions": h.contributions} for d, h in zip(described, found)]
-        trace.confidence = self.confidence(weights, hits[0]) if hits else 0.0
-        if topic is not None or not hits or trace.confidence < s.CONFIDENCE_THRESHOLD:
+        answered = bool(hits) and self.gate_passes(weights, hits[0], sims, vec, trace)
+        if topic is not None or not answered:
             trace.rule = f"clinic topic: {topic.name}" if topic else None
             trace.decision = "fallback"
             return self.fallback(question, topic.reply if topic else None, caution, weights, trace)
@@ -171,6 +178,58 @@ class Bot:
             caution=caution, confidence=trace.confidence, weights=weights,
             top_passage=top.passage.id, trace=trace,
         )
+
+    def safety(self, message: str, history: list[Turn] | None, vec, trace: Trace) -> SafetyResult:
+        """Run both safety layers: the rules, then (when they find no red flag) meaning."""
+        safety = self.gate.check(message)
+        resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
+        if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
+            urgent = self.gate.check(resolved).urgent
+            if urgent:
+                safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
+                                      safety.said)
+        u = self.understanding
+        if safety.urgent is None and u is not None:
+            # The last turns read together: "an operation last week" then "my calf is hot and swollen".
+            earlier = [t.message for t in (history or [])[-WINDOW_TURNS:]]
+            window = u.meaning.query(" ".join([*earlier, message])) if earlier else None
+            flag = u.red_flag(vec, window)
+            if flag is not None:
+                rule = self.gate.for_category(flag.category)
+                where = "the last turns together" if flag.window else "the message"
+                trace.meaning.append(f"red flag by meaning in {where}: {flag.category} (p={flag.probability:.2f}; "
+                                     f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
+                safety = SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: by meaning"), safety.said)
+        trace.safety = list(safety.matched)
+        return safety
+
+    def search(self, weights: dict[str, float], sims) -> list[Hit]:
+        """Rank passages by BM25, fused with meaning when the model is loaded."""
+        s = self.settings
+        if sims is None:
+            return self.index.search(weights, k=s.TOP_K)
+        final, variant = self.index.ranked(weights, candidates=CANDIDATES)
+        lexical = np.zeros(len(self.index))
+        lexical[list(final)] = list(final.values())
+        fused = fuse(lexical, sims, s.SEMANTIC_WEIGHT)
+        order = np.argsort(-fused, kind="stable")[: s.TOP_K]
+        return [self.index.hit(int(i), weights, float(fused[i]), variant.get(int(i), 0.0)) for i in order]
+
+    def gate_passes(self, weights: dict[str, float], top: Hit, sims, vec, trace: Trace) -> bool:
+        """Decide whether the top passage answers the message: a fitted model, else BM25's confidence."""
+        lexical = self.confidence(weights, top) if weights else 0.0
+        u = self.understanding
+        probability = None
+        if u is not None:
+            row = self._rows[top.passage.id]
+            trace.features = {k: round(v, 4) for k, v in u.features(lexical, sims, row, vec).items()}
+            probability = u.answer_probability(trace.features)
+        if probability is None:
+            trace.confidence = lexical
+            return lexical >= self.settings.CONFIDENCE_THRESHOLD
+        trace.confidence, trace.threshold = round(probability, 4), u.gate_threshold
+        # Words alone convincing enough answer as they always did; meaning adds what they miss.
+        return probability >= u.gate_threshold or lexical >= self.settings.CONFIDENCE_THRESHOLD
 
     def converse(self, messages: list[str], history: list[Turn] | None = None) -> tuple[Reply, list[Turn]]:
         """Answer messages in turn within one conversation; return the last reply and the turns."""

@@ -45,6 +45,7 @@ class Rule:
     # its clauses: "hit my head really hard, now I keep throwing up" tells its red flag across a comma.
     together: tuple[tuple[re.Pattern, ...], ...] = ()
     echo: bool = True  # a caution may name the condition in the visitor's words ("warfarin")
+    categories: tuple[str, ...] = ()  # the red-flag categories of safety_bank.json this rule's advice covers
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ def screen(rule: Rule) -> re.Pattern:
     first letter stands instead of trying every one (three times faster).
     """
     patterns = rule.patterns + tuple(combo[0] for combo in rule.together)  # a combination needs its first
+    if not patterns:  # a rule recognised by meaning only
+        return re.compile(r"(?!)")
     return re.compile("|".join(f"(?:{p.pattern.removeprefix(WORD_START)})" for p in patterns))
 
 
@@ -174,6 +177,10 @@ class SafetyGate:
         self.caution_rules = caution
         self._urgent = [(rule, screen(rule)) for rule in urgent]
         self._caution = [(rule, screen(rule)) for rule in caution]
+
+    def for_category(self, category: str) -> Rule:
+        """The urgent rule whose advice covers a red-flag category (the first rule for an unknown one)."""
+        return next((r for r in self.urgent_rules if category in r.categories), self.urgent_rules[0])
 
     def check(self, message: str) -> SafetyResult:
         """Classify a message: the first urgent rule that fires, and every caution."""
@@ -222,6 +229,7 @@ def compile_rule(entry: dict, level: str) -> Rule:
         unless=re.compile(unless.replace("'", "")) if unless else None,
         together=tuple(compiled(combo) for combo in entry.get("together", ())),
         echo=entry.get("echo", True),
+        categories=tuple(entry.get("categories", ())),
     )
 
 

@@ -6,7 +6,7 @@ Built on the sentence vectors of semantic.py, with parameters fitted on labelled
   together), fitted on the red-team fit set with the articles' passages as harmless examples;
   the nearest labelled example names the category, so the advice fits;
 - small talk and clinic topics: the nearest example of an intent, when it is closer than any
-  passage and than the fitted threshold;
+  passage by the fitted margin;
 - the gate: answer or fall back by a logistic model over both retrievers' evidence.
 """
 from __future__ import annotations
@@ -93,12 +93,12 @@ class Understanding:
 
     # -- small talk and clinic topics ------------------------------------------------------------
     def intent(self, bank: Bank, vec: np.ndarray, best_passage: float, key: str) -> Nearest | None:
-        """The nearest example of a bank, when closer than the threshold and than every passage."""
-        threshold = self.params.get(key)
+        """The nearest example of a bank, when it is closer than any passage by the fitted margin."""
+        margin = self.params.get(key)
         nearest = bank.nearest(vec)
-        if threshold is None or nearest is None:
+        if margin is None or nearest is None:
             return None
-        return nearest if nearest.similarity >= threshold and nearest.similarity > best_passage else None
+        return nearest if nearest.similarity - best_passage >= margin else None
 
     # -- the answer gate -------------------------------------------------------------------------
     def features(self, bm25: float, sims: np.ndarray, top: int, vec: np.ndarray) -> dict[str, float]:

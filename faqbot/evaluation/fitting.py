@@ -1,0 +1,166 @@
+"""Fit the meaning layer on labelled data (`faqbot fit`): its parameters become data, not hand-set numbers.
+
+- the red-flag classifier: logistic regression over sentence vectors, red flags of the red-team
+  fit set against its harmless lookalikes and the articles' own passages and visitor questions;
+  its threshold is the lowest whose false alarms, in 5-fold cross-validation, stay within budget;
+- the small-talk and clinic-topic margins (how much closer than any passage an example must be):
+  the lowest that takes no question of another kind in the fit files (a swallowed question is
+  worse than a missed "thanks");
+- the answer gate: logistic regression over GATE_FEATURES, answerable against unanswerable
+  questions of the fit files.
+Only the files named are read; sets kept for scoring must never be passed here.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..answering.pipeline import Bot
+from ..answering.understanding import GATE_FEATURES
+from .runner import parse_eval
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+FOLDS = 5
+
+
+def logistic_fit(X: np.ndarray, y: np.ndarray, l2: float, iterations: int = 30,
+                 balanced: bool = False) -> tuple[np.ndarray, float]:
+    """Fit weights and bias by Newton's method with an L2 penalty (not on the bias).
+
+    balanced: each class weighs as much as the other in total, so a fit set with three answerable
+    questions for every unanswerable one does not learn to answer everything.
+    """
+    Xb = np.hstack([X, np.ones((len(X), 1))])
+    n_pos = max(y.sum(), 1.0)
+    n_neg = max(len(y) - y.sum(), 1.0)
+    sample = np.where(y == 1, len(y) / (2 * n_pos), len(y) / (2 * n_neg)) if balanced else np.ones(len(y))
+    w = np.zeros(Xb.shape[1])
+    penalty = l2 * np.r_[np.ones(X.shape[1]), 0.0]
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(Xb @ w, -50, 50)))
+        gradient = Xb.T @ (sample * (p - y)) + penalty * w
+        hessian = (Xb * (sample * p * (1 - p))[:, None]).T @ Xb + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(X @ w + b, -50, 50)))
+
+
+def write_bank(paths: list[Path]) -> list[dict]:
+    """Copy red-team fit sets into the shipped bank: (category or "harmless", text) examples."""
+    cases = [c for path in paths for c in parse_eval(path.read_bytes(), max_length=10_000)]
+    examples = [{"label": c.get("category") or "red_flag" if c["kind"] == "urgent" else "harmless",
+                 "text": " ".join(c["turns"]) if "turns" in c else c["q"]} for c in cases]
+    bank = {"about": "Red-flag examples by category, and harmless lookalikes, for the safety gate's meaning layer "
+                     "(faqbot/answering/understanding.py). Written by `faqbot fit` from a red-team set written blind "
+                     "for fitting (multi-turn cases as their turns read together; cautions count as harmless).",
+            "source": [path.name for path in paths], "examples": examples}
+    (DATA / "safety_bank.json").write_text(json.dumps(bank, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    return examples
+
+
+def fit_safety(bot: Bot, max_false_alarm: float, harmless: list[str], l2: float = 1.0) -> dict:
+    """Fit the red-flag classifier; choose its threshold by cross-validated false alarms.
+
+    Besides the bank's lookalikes, the articles' passages and visitor questions and the fit files'
+    other questions (harmless) are negatives: no question about massage should read as an emergency.
+    """
+    u = bot.understanding
+    bank = u.flags.vectors
+    passages = np.vstack([u.index.vectors, u.meaning.known(harmless)])
+    y = np.array([label != "harmless" for label in u.flags.labels], float)
+    folds = np.array_split(np.random.default_rng(0).permutation(len(bank)), FOLDS)
+    held_out = np.zeros(len(bank))
+    for fold in folds:
+        train = np.setdiff1d(np.arange(len(bank)), fold)
+        w, b = logistic_fit(np.vstack([bank[train], passages]), np.r_[y[train], np.zeros(len(passages))], l2)
+        held_out[fold] = probabilities(w, b, bank[fold])
+    harmless = np.sort(held_out[y == 0])
+    allowed = int(np.floor(max_false_alarm * len(harmless)))
+    threshold = float(harmless[-allowed - 1]) + 1e-6 if allowed < len(harmless) else 0.5
+    threshold = max(threshold, 0.5)
+    w, b = logistic_fit(np.vstack([bank, passages]), np.r_[y, np.zeros(len(passages))], l2)
+    return {"weights": [round(float(x), 6) for x in w], "bias": round(b, 6), "threshold": round(threshold, 6),
+            "l2": l2, "cross_validated": {"recall": round(float((held_out[y == 1] >= threshold).mean()), 4),
+                                          "false_alarms": round(float((held_out[y == 0] >= threshold).mean()), 4)}}
+
+
+def lowest_clean_margin(negative: list[float]) -> float:
+    """The lowest margin above every negative's (so none is taken), and never below 0.1."""
+    return round(max([0.1, *(n + 0.005 for n in negative)]), 4)
+
+
+def fit_intents(bot: Bot, cases: list[dict]) -> dict:
+    """Margins for small talk (against every other kind) and clinic topics (against answerable)."""
+    u = bot.understanding
+    negatives: dict[str, list[float]] = {"smalltalk_min": [], "topic_min": []}
+    for case in cases:
+        if "q" not in case:
+            continue
+        vec = u.meaning.query(case["q"])
+        best = float(u.index.similarities(vec).max())
+        for key, bank, negative in (("smalltalk_min", u.smalltalk, lambda k: k != "smalltalk"),
+                                    ("topic_min", u.topics, lambda k: k in ("answer", "caution"))):
+            near = bank.nearest(vec)
+            if near is not None and negative(case["kind"]):
+                negatives[key].append(near.similarity - best)
+    return {key: lowest_clean_margin(values) for key, values in negatives.items()}
+
+
+def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
+    """Fit the answer gate on answerable (1) and unanswerable (0) single questions.
+
+    The gate answers when BM25's own confidence reaches CONFIDENCE_THRESHOLD (the lexical gate the
+    pinned sets were built with) or when the fitted probability reaches its threshold: meaning
+    adds answers words alone miss, and its threshold is chosen for that combined decision.
+    """
+    lexical_threshold = bot.settings.CONFIDENCE_THRESHOLD
+    rows, labels = [], []
+    for case in cases:
+        if "q" not in case or case["kind"] not in ("answer", "fallback"):
+            continue
+        reply = bot.reply(case["q"])
+        if reply.trace.features:  # it reached the gate (not small talk, an urgent or a clinic topic)
+            rows.append([reply.trace.features[f] for f in GATE_FEATURES])
+            labels.append(case["kind"] == "answer")
+    X, y = np.array(rows), np.array(labels, float)
+    w, b = logistic_fit(X, y, l2)
+    p = probabilities(w, b, X)
+    lexical = X[:, GATE_FEATURES.index("bm25")] >= lexical_threshold
+    # The threshold that makes the two errors' rates smallest together (the targets weigh them
+    # alike): answerable questions falling back, unanswerable ones answered.
+    candidates = np.unique(np.r_[p, 0.5])
+    cost = [((~lexical & (p < t)) & (y == 1)).sum() / max(y.sum(), 1)
+            + ((lexical | (p >= t)) & (y == 0)).sum() / max((1 - y).sum(), 1) for t in candidates]
+    best = np.flatnonzero(np.isclose(cost, min(cost)))
+    threshold = float(candidates[best[len(best) // 2]])
+    answered = lexical | (p >= threshold)
+    return {"features": list(GATE_FEATURES), "weights": [round(float(x), 6) for x in w], "bias": round(b, 6),
+            "threshold": round(threshold, 6), "or_lexical": lexical_threshold, "l2": l2, "fitted_cases": len(y),
+            "fit_errors": {"answerable_falling_back": int((~answered & (y == 1)).sum()),
+                           "unanswerable_answered": int((answered & (y == 0)).sum())}}
+
+
+def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01) -> dict:
+    """Fit everything and write faqbot/data/fitted.json; bot_factory(params) builds a bot."""
+    write_bank(safety_files)
+    bot = bot_factory({})
+    if bot.understanding is None:
+        raise RuntimeError("the semantic model is off or unavailable: nothing to fit")
+    cases = [c for f in files for c in parse_eval(f.read_bytes(), max_length=10_000)]
+    harmless = [" ".join(c["turns"]) if "turns" in c else c["q"] for c in cases if c["kind"] != "urgent"]
+    params: dict = {"safety": fit_safety(bot, max_false_alarm, harmless)}
+    params.update(fit_intents(bot, cases))
+    params["gate"] = fit_gate(bot_factory({k: v for k, v in params.items() if k != "gate"}), cases)
+    params["fitted"] = {"on": [f.name for f in files], "safety": [f.name for f in safety_files],
+                        "model": bot.understanding.meaning.checksum, "date": time.strftime("%Y-%m-%d")}
+    (DATA / "fitted.json").write_text(json.dumps(params, indent=1) + "\n", "utf-8")
+    return params
