@@ -1,11 +1,12 @@
 """The evaluation thresholds the project promises, on the shipped evaluation file."""
 import json
+from pathlib import Path
 
 import pytest
 
 from faqbot.cli import main
 from faqbot.config import DEFAULTS
-from faqbot.evaluation.runner import below_thresholds, evaluate
+from faqbot.evaluation.runner import below_thresholds, evaluate, file_thresholds
 
 
 def test_visible_evaluation_meets_the_thresholds(bot):
@@ -18,22 +19,34 @@ def test_visible_evaluation_meets_the_thresholds(bot):
     assert below_thresholds(report, DEFAULTS) == []
 
 
-# eval/dev.json holds other phrasings we did not tune on; eval/fresh*.json were written without seeing
-# the bot (fresh3 was run once, held out). The floors are what each scores now, so overfitting shows here.
-@pytest.mark.parametrize("path, hit1, hit3", [("eval/dev.json", 0.96, 0.99), ("eval/fresh.json", 0.83, 0.97),
-                                              ("eval/fresh2.json", 0.94, 0.97), ("eval/fresh3.json", 0.87, 0.87)])
-def test_other_sets_do_not_regress(bot, path, hit1, hit3):
+# Every other set pins its own floors ("thresholds" in the file, written by tools/pin_floors.py at
+# what the bot scored when they were last moved, each move said in its commit): eval/dev.json holds
+# other phrasings we did not tune on; fresh*.json, visitors_b/c.json, conversations.json and
+# safety_scored.json were written blind and are only scored; visitors_a, gate_fit and safety_fit*
+# are what the meaning layer is fitted on (see docs/blind-sets.md). Overfitting shows here.
+PINNED = sorted(str(p) for p in Path("eval").glob("*.json") if p.name != "questions.json")
+
+
+@pytest.mark.parametrize("path", PINNED)
+def test_every_set_holds_its_floors(bot, path):
+    floors = file_thresholds(path)
+    assert floors, f"{path} pins no floors: run tools/pin_floors.py {path}"
     report = evaluate(bot, path)
-    kinds = report.by_kind()
-    assert report.hit1 >= hit1 and report.hit3 >= hit3
-    for kind in ("urgent", "smalltalk", "caution", "fallback"):
-        assert kinds[kind][0] == kinds[kind][1], kind
+    assert below_thresholds(report, DEFAULTS, floors) == [], [(f.question, f.why) for f in report.failures()][:10]
 
 
-def test_adversarial_off_topic_questions_do_not_regress(bot):
-    # Off-topic questions in the articles' own words: the bot still answers 11 of 24 (see README).
-    right, total = evaluate(bot, "eval/adversarial.json").by_kind()["fallback"]
-    assert right >= 13 and total == 24
+def test_held_out_sets_keep_every_emergency_and_small_talk():
+    """The floors of the earlier held-out sets never allow a missed emergency, small talk or caution."""
+    for path in ("eval/dev.json", "eval/fresh.json", "eval/fresh2.json", "eval/fresh3.json"):
+        kinds = file_thresholds(path)["kinds"]
+        assert all(kinds[k] == 1.0 for k in ("urgent", "smalltalk", "caution", "fallback")), path
+
+
+def test_a_file_without_answer_cases_reports_no_hit_rate(bot, tmp_path):
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps({"cases": [{"q": "thank you", "kind": "smalltalk"}]}))
+    report = evaluate(bot, path)
+    assert report.hit1 is None and report.as_dict()["hit@1"] is None
 
 
 def test_eval_command_reports_and_sets_exit_code(runner, tmp_path, monkeypatch):
