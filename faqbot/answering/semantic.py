@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..knowledge.passages import Passage
+from .batch import _ragged
 from .embedding import Embedder, ModelError
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class Meaning:
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             keys = np.array([np.frombuffer(k, np.uint8) for k in self._known])
-            vectors = np.stack(list(self._known.values())).astype(np.float16)  # half the disk, cos error < 1e-3
+            vectors = np.stack(list(self._known.values())).astype(np.float32)  # exact: a restart answers alike
             handle, tmp = tempfile.mkstemp(dir=self.file.parent, suffix=".npz")
             with os.fdopen(handle, "wb") as out:
                 np.savez(out, keys=keys, vectors=vectors)
@@ -146,11 +147,20 @@ class SemanticIndex:
             owner.extend([i] * len(mine))
         self.vectors = meaning.known(texts, progress)
         self.starts = np.flatnonzero(np.diff(np.array(owner), prepend=-1))  # first row of each passage
+        self.ends = np.r_[self.starts[1:], len(owner)]
         self.n = len(passages)
 
-    def similarities(self, vec: np.ndarray) -> np.ndarray:
-        """Return each passage's similarity to a message vector (n,)."""
-        return np.maximum.reduceat(self.vectors @ vec, self.starts)
+    def similarities(self, vec: np.ndarray, passages: np.ndarray | None = None) -> np.ndarray:
+        """Return each passage's similarity to a message vector (n,); only the given passages' when
+        passages (numbers) are given, the others -1."""
+        if passages is None:
+            return np.maximum.reduceat(self.vectors @ vec, self.starts)
+        out = np.full(self.n, -1.0, np.float32)
+        if len(passages):
+            counts = self.ends[passages] - self.starts[passages]
+            rows = _ragged(self.starts[passages], counts)
+            out[passages] = np.maximum.reduceat(self.vectors[rows] @ vec, np.cumsum(counts) - counts)
+        return out
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(X @ w + b, -50, 50)))
 
 
-def write_bank(paths: list[Path]) -> list[dict]:
+def write_bank(paths: list[Path], out: Path = DATA) -> list[dict]:
     """Copy red-team fit sets into the shipped bank: (category or "harmless", text) examples."""
     cases = [c for path in paths for c in parse_eval(path.read_bytes(), max_length=10_000)]
     examples = [{"label": c.get("category") or "red_flag" if c["kind"] == "urgent" else "harmless",
@@ -63,7 +63,7 @@ def write_bank(paths: list[Path]) -> list[dict]:
                      "(faqbot/answering/understanding.py). Written by `faqbot fit` from a red-team set written blind "
                      "for fitting (multi-turn cases as their turns read together; cautions count as harmless).",
             "source": [path.name for path in paths], "examples": examples}
-    (DATA / "safety_bank.json").write_text(json.dumps(bank, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    (out / "safety_bank.json").write_text(json.dumps(bank, indent=1, ensure_ascii=False) + "\n", "utf-8")
     return examples
 
 
@@ -149,9 +149,10 @@ def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
                            "unanswerable_answered": int((answered & (y == 0)).sum())}}
 
 
-def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01) -> dict:
-    """Fit everything and write faqbot/data/fitted.json; bot_factory(params) builds a bot."""
-    write_bank(safety_files)
+def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01,
+            out: Path = DATA) -> dict:
+    """Fit everything and write fitted.json and safety_bank.json (to faqbot/data); bot_factory(params) builds a bot."""
+    write_bank(safety_files, out)
     bot = bot_factory({})
     if bot.understanding is None:
         raise RuntimeError("the semantic model is off or unavailable: nothing to fit")
@@ -162,5 +163,5 @@ def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_
     params["gate"] = fit_gate(bot_factory({k: v for k, v in params.items() if k != "gate"}), cases)
     params["fitted"] = {"on": [f.name for f in files], "safety": [f.name for f in safety_files],
                         "model": bot.understanding.meaning.checksum, "date": time.strftime("%Y-%m-%d")}
-    (DATA / "fitted.json").write_text(json.dumps(params, indent=1) + "\n", "utf-8")
+    (out / "fitted.json").write_text(json.dumps(params, indent=1) + "\n", "utf-8")
     return params

@@ -1,0 +1,164 @@
+"""The meaning layer: hybrid ranking, the semantic-off and broken-model paths, caches, fitted parameters."""
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faqbot import create_app
+from faqbot.answering import pipeline
+from faqbot.answering.semantic import MODEL_DIR, Meaning, load_meaning
+from faqbot.answering.understanding import fitted
+from faqbot.config import DEFAULTS, Settings
+from faqbot.evaluation.fitting import fit_all
+from faqbot.knowledge.corpus import load_corpus
+from faqbot.knowledge.passages import split_corpus
+
+
+def top_text(reply) -> str:
+    return reply.passages[0]["text"] if reply.type == "answer" and reply.passages else ""
+
+
+# Fit-set questions (eval/visitors_a.json, eval/gate_fit.json) that share too few words with their answer.
+@pytest.mark.parametrize("question, expected", [
+    ("remedial vs swedish massage", "leisure or Swedish massage therapy"),
+    ("Will it actually make me feel happier?", "feeling happy and relaxed"),
+    ("stiff + sore after gym, will massage help", "minimize stiffness and pain"),
+])
+def test_meaning_finds_what_words_alone_miss(bot, lexical_bot, question, expected):
+    assert expected.lower() in top_text(bot.reply(question)).lower()
+    assert expected.lower() not in top_text(lexical_bot.reply(question)).lower()
+
+
+def test_semantic_off_answers_with_bm25_and_the_hand_set_threshold(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3"), "SEMANTIC": False})
+    bot = app.extensions["faqbot"]
+    assert bot.understanding is None and bot.semantic_status == "off"
+    reply = app.test_client().post("/api/chat", json={"message": "Can remedial massage help with back pain?"})
+    assert reply.status_code == 200 and reply.get_json()["type"] == "answer"
+    trace = bot.reply("Can remedial massage help with back pain?").trace
+    assert trace.features == {} and trace.threshold == DEFAULTS["CONFIDENCE_THRESHOLD"]
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_a_broken_model_logs_one_error_and_bm25_keeps_answering(tmp_path, caplog, damage):
+    folder = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, folder)
+    if damage == "corrupt":
+        with open(folder / "model.onnx", "r+b") as f:
+            f.seek(1000)
+            f.write(b"\x00" * 64)
+    else:
+        (folder / "model.onnx").unlink()
+    with caplog.at_level(logging.ERROR):
+        app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3"), "SEMANTIC_MODEL_DIR": str(folder)})
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "BM25 alone" in errors[0].getMessage()
+    bot = app.extensions["faqbot"]
+    assert bot.understanding is None and bot.semantic_status.startswith("unavailable")
+    reply = app.test_client().post("/api/chat", json={"message": "What is remedial massage?"}).get_json()
+    assert reply["type"] == "answer"
+
+
+class CountingEmbedder:
+    """The shipped model, counting the texts it is asked to embed."""
+
+    def __init__(self, inner, checksum=None):
+        self.inner, self.dim, self.texts = inner, inner.dim, []
+        self.checksum = checksum or inner.checksum
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    meaning, status = load_meaning(True, None, None)
+    assert status == "ok"
+    return meaning.embedder
+
+
+def test_known_texts_are_embedded_once_and_kept_on_disk(tmp_path, embedder):
+    first = CountingEmbedder(embedder)
+    vectors = Meaning(first, tmp_path).known(["what is remedial massage", "does it hurt"])
+    assert len(first.texts) == 2 and list(tmp_path.glob("embeddings-*.npz"))
+    again = CountingEmbedder(embedder)  # a restart: a new process reads the file
+    edited = Meaning(again, tmp_path).known(["what is remedial massage", "does it hurt", "a new question"])
+    assert again.texts == ["a new question"]  # an edit embeds only what changed
+    assert np.array_equal(edited[:2], vectors)  # exactly: a restart answers as before
+    other_model = CountingEmbedder(embedder, checksum="0" * 64)  # another model never reads these vectors
+    Meaning(other_model, tmp_path).known(["does it hurt"])
+    assert other_model.texts == ["does it hurt"]
+
+
+def test_an_unreadable_cache_is_rebuilt(tmp_path, embedder, caplog):
+    Meaning(embedder, tmp_path).known(["hello"])
+    next(tmp_path.glob("embeddings-*.npz")).write_bytes(b"not an npz file")
+    counting = CountingEmbedder(embedder)
+    with caplog.at_level(logging.WARNING):
+        Meaning(counting, tmp_path).known(["hello"])
+    assert counting.texts == ["hello"] and "unreadable" in caplog.text
+
+
+def test_a_repeated_message_is_embedded_once(embedder):
+    counting = CountingEmbedder(embedder)
+    meaning = Meaning(counting)
+    a, b = meaning.query("does it help sciatica"), meaning.query("does it help sciatica")
+    assert counting.texts == ["does it help sciatica"] and a is b
+
+
+def test_every_stage_shares_one_embedding_of_the_message(bot, monkeypatch):
+    meaning = bot.understanding.meaning
+    asked = []
+    monkeypatch.setattr(meaning, "query", lambda text, real=meaning.query: asked.append(text) or real(text))
+    bot.reply("Can remedial massage help with back pain?")
+    assert asked == ["Can remedial massage help with back pain?"]
+
+
+def test_a_large_library_compares_only_bm25_s_candidates(bot, monkeypatch):
+    monkeypatch.setattr(pipeline, "DENSE_ALL", 5)
+    vec = bot.understanding.meaning.query("does it help sciatica")
+    sims = bot.similarities(vec, "does it help sciatica")
+    compared = np.flatnonzero(sims > -1)
+    assert 0 < len(compared) < len(bot.index)
+    full = bot.understanding.index.similarities(vec)
+    assert np.allclose(sims[compared], full[compared])
+    assert "sciatica" in top_text(bot.reply("does it help sciatica"))
+
+
+def test_red_flags_by_meaning_name_their_category_and_advice(bot):
+    # From eval/safety_fit.json (a fit set): no rule pattern describes it, the meaning layer does.
+    message = ("My nan (84) slipped in the bathroom. She can't stand up, and her right leg looks shorter and is "
+               "turned outwards. She says it's just bruised and wants me to rub it.")
+    assert bot.gate.check(message).urgent is None
+    reply = bot.reply(message)
+    assert reply.type == "urgent" and reply.trace.rule == "urgent: possible broken bone"
+    assert "red flag by meaning" in reply.trace.meaning[0] and "fracture_dislocation" in reply.trace.meaning[0]
+
+
+@pytest.mark.parametrize("message, intent", [("ok cheers, c ya", "thanks"), ("r u a real person or a bot??", "about the bot")])
+def test_small_talk_by_meaning(bot, message, intent):
+    reply = bot.reply(message)  # from eval/visitors_a.json (the fit set); no pattern matches it whole
+    assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"
+
+
+def test_the_shipped_parameters_are_what_faqbot_fit_produces(tmp_path):
+    """fitted.json is data from `faqbot fit` on the named fit sets, not numbers set by hand."""
+    shipped = fitted()
+    settings = Settings.from_mapping(DEFAULTS)
+    passages = split_corpus(load_corpus(settings.CORPUS_DIR)[0])
+    meaning, _ = load_meaning(True, None, None)
+    files = [Path(f"eval/{name}") for name in shipped["fitted"]["on"]]
+    safety = [Path(f"eval/{name}") for name in shipped["fitted"]["safety"]]
+    refit = fit_all(lambda p: pipeline.Bot(settings, passages, meaning=meaning, params=p), files, safety, out=tmp_path)
+    for part in ("safety", "gate"):
+        assert np.allclose(refit[part]["weights"], shipped[part]["weights"], atol=1e-4)
+        assert refit[part]["threshold"] == pytest.approx(shipped[part]["threshold"], abs=1e-4)
+    assert refit["smalltalk_min"] == shipped["smalltalk_min"] and refit["topic_min"] == shipped["topic_min"]
+    bank = json.loads((tmp_path / "safety_bank.json").read_text())
+    assert bank["examples"] == json.loads((MODEL_DIR.parent / "safety_bank.json").read_text())["examples"]
+    assert not {"visitors_b.json", "visitors_c.json", "safety_scored.json", "conversations.json"} & {
+        *shipped["fitted"]["on"], *shipped["fitted"]["safety"]}  # never fitted on a scored set
