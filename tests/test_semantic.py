@@ -130,16 +130,17 @@ def test_a_large_library_compares_only_bm25_s_candidates(bot, monkeypatch):
 
 
 def test_red_flags_by_meaning_name_their_category_and_advice(bot):
-    # From eval/safety_fit.json (a fit set): no rule pattern describes it, the meaning layer does.
-    message = ("My nan (84) slipped in the bathroom. She can't stand up, and her right leg looks shorter and is "
-               "turned outwards. She says it's just bruised and wants me to rub it.")
-    assert bot.gate.check(message).urgent is None
+    # From eval/safety_fit.json (a fit set): neither a rule nor a concept combination describes it.
+    message = ("My grandad's on digoxin, he's been vomiting and says everything looks yellowish. "
+               "We think he might have mixed up his pills.")
+    assert bot.gate.check(message).urgent is None and bot.concepts.check(message) is None
     reply = bot.reply(message)
-    assert reply.type == "urgent" and reply.trace.rule == "urgent: possible broken bone"
-    assert "red flag by meaning" in reply.trace.meaning[0] and "fracture_dislocation" in reply.trace.meaning[0]
+    assert reply.type == "urgent" and reply.trace.rule == "urgent: possible overdose or poisoning"
+    assert "red flag by meaning" in reply.trace.meaning[0] and "overdose" in reply.trace.meaning[0]
 
 
-@pytest.mark.parametrize("message, intent", [("ok cheers, c ya", "thanks"), ("r u a real person or a bot??", "about the bot")])
+@pytest.mark.parametrize("message, intent", [("ok cheers, c ya", "thanks"),
+                                             ("r u a real person or a bot??", "about the bot")])
 def test_small_talk_by_meaning(bot, message, intent):
     reply = bot.reply(message)  # from eval/visitors_a.json (the fit set); no pattern matches it whole
     assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"

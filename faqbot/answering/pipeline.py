@@ -7,6 +7,7 @@ import numpy as np
 
 from . import compose
 from .compose import call_actions
+from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
 from ..knowledge.text import tokenize
 from ..config import Settings
@@ -88,6 +89,7 @@ class Bot:
         self.mapped = {t for target in self.analyzer.rules.values() for t in target}
         self.speller = Speller(self.index.vocabulary, known)
         self.gate = gate or default_gate()
+        self.concepts = default_concepts()
         self.smalltalk = smalltalk or default_smalltalk()
         # Meaning beside words: None when the model is off or could not load (BM25 alone).
         self.understanding = Understanding(passages, meaning, params) if meaning is not None else None
@@ -191,9 +193,17 @@ class Bot:
                 safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
                                       safety.said)
         u = self.understanding
+        # The last turns read together: "an operation last week" then "my calf is hot and swollen".
+        earlier = [t.message for t in (history or [])[-WINDOW_TURNS:]]
+        if safety.urgent is None:
+            found = self.concepts.check(message) or (self.concepts.check(". ".join([*earlier, message]))
+                                                     if earlier else None)
+            if found is not None:
+                rule = self.gate.for_category(found.category)
+                told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
+                trace.meaning.append(f"red flag by concepts: {found.category} ({told})")
+                safety = SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: by concepts"), safety.said)
         if safety.urgent is None and u is not None:
-            # The last turns read together: "an operation last week" then "my calf is hot and swollen".
-            earlier = [t.message for t in (history or [])[-WINDOW_TURNS:]]
             window = u.meaning.query(" ".join([*earlier, message])) if earlier else None
             flag = u.red_flag(vec, window)
             if flag is not None:

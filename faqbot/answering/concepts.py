@@ -1,0 +1,92 @@
+"""Red flags as combinations of concepts, in any order and any sentence (data/concepts.toml).
+
+The rules of safety.toml match phrasings; here a few words stand for a concept (a body part, a
+symptom, an onset, a context) and a red flag is a combination of concepts affirmed anywhere in
+what the visitor told: "her leg looks shorter and is turned outwards" after "she slipped in the
+bathroom" is a deformity and a fall, however it is worded. Each occurrence is read in its own
+clause: a negation before it ("no numbness") or a time that puts a symptom in the past ("five
+years ago") takes it out (NegEx / ConText style); context concepts (an operation, a flight, a
+fall) count in the past too.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .safety import CLAUSE_BREAK, SENTENCE_BREAK, negated, plain
+
+# A symptom told as over: "broke my wrist five years ago", "used to get chest pain".
+PAST = re.compile(r"\b(?:\d+|a|an|one|two|three|four|five|six|several|many|few|couple of) (?:years?|months?)"
+                  r" ago\b|\bused to\b|\bin the past\b|\blast year\b|\bas a (?:child|kid|teenager)\b|"
+                  r"\bwhen (?:i|he|she) was (?:young|little|a)\b|\b(?:resolved|cleared|healed|fine now|all clear)\b")
+
+
+# Words that keep a symptom current even in a sentence that mentions the past.
+CURRENT = re.compile(r"\b(?:now|today|tonight|this (?:morning|afternoon|evening|week)|since|currently|still|"
+                     r"yesterday|just|started|keeps?)\b")
+
+
+def over(clause: str, sentence: str) -> bool:
+    """Tell whether a symptom's clause, or its sentence without a word keeping it current, says it is over."""
+    return bool(PAST.search(clause) or (PAST.search(sentence) and not CURRENT.search(clause)))
+
+
+@dataclass(frozen=True)
+class ConceptFlag:
+    category: str
+    concepts: tuple[str, ...]  # the combination that was affirmed
+    said: tuple[str, ...]  # the visitor's words for each
+
+
+class Concepts:
+    """Tag a message with concepts and find the red-flag combinations it affirms."""
+
+    def __init__(self, concepts: dict[str, list[str]], context: set[str], flags: list[tuple[str, list[list[str]]]]):
+        self.patterns = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in concepts.items()}
+        self.context = context
+        self.flags = flags
+        missing = {c for _, combos in flags for combo in combos for c in combo} - set(concepts)
+        if missing:
+            raise ValueError(f"concepts.toml: flags name undefined concepts {sorted(missing)}")
+
+    def tag(self, message: str) -> dict[str, str]:
+        """Return each concept affirmed in the message, with the words that said it.
+
+        Patterns are searched in each sentence (so "red, hot and swollen" reads as one phrase);
+        negation and time are read in the clause where a match starts.
+        """
+        text = plain(message)
+        found: dict[str, str] = {}
+        for sentence in SENTENCE_BREAK.split(text):
+            ends = [m.start() for m in CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
+            for name, pattern in self.patterns.items():
+                if name in found:
+                    continue
+                for m in pattern.finditer(sentence):
+                    start = max([0] + [e + 1 for e in ends if e < m.start()])
+                    clause = sentence[start : min(e for e in ends if e >= m.start())]
+                    if negated(clause, m.start() - start) or (name not in self.context and over(clause, sentence)):
+                        continue
+                    found[name] = m.group(0)
+                    break
+        return found
+
+    def check(self, message: str) -> ConceptFlag | None:
+        """Return the first red flag whose every concept of one combination the message affirms."""
+        tags = self.tag(message)
+        for category, combos in self.flags:
+            for combo in combos:
+                if all(c in tags for c in combo):
+                    return ConceptFlag(category, tuple(combo), tuple(tags[c] for c in combo))
+        return None
+
+
+@lru_cache(maxsize=1)
+def default_concepts() -> Concepts:
+    """Load the shipped concepts and red-flag combinations."""
+    data = tomllib.loads(resources.files("faqbot.data").joinpath("concepts.toml").read_text("utf-8"))
+    return Concepts(data["concept"], set(data["context"]["names"]),
+                    [(f["category"], f["any"]) for f in data["flag"]])

@@ -1,0 +1,50 @@
+"""Red flags as combinations of concepts: order-free, negation- and time-aware, over turns."""
+import pytest
+
+from faqbot.answering.concepts import Concepts, default_concepts
+
+
+@pytest.fixture(scope="module")
+def concepts():
+    return default_concepts()
+
+
+@pytest.mark.parametrize("message, category", [
+    ("She slipped in the bathroom. Her leg looks shorter now.", "fracture_dislocation"),
+    ("my calf is red, hot and swollen", "dvt_pe"),
+    ("numb between my legs since yesterday and I can't pee", "cauda_equina"),
+    ("pee is the colour of cola after a hard leg workout", "rhabdomyolysis"),
+])
+def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
+    found = concepts.check(message)
+    assert found is not None and found.category == category
+
+
+@pytest.mark.parametrize("message", [
+    "no numbness between my legs, no trouble peeing, just a stiff lower back",  # negated
+    "I fell off my bike and my wrist looked bent, but that was five years ago",  # over
+    "my calf is a bit sore after running",  # one concept is no combination
+    "what is a stroke?",
+])
+def test_negated_past_or_partial_is_not(concepts, message):
+    assert concepts.check(message) is None
+
+
+def test_context_counts_in_the_past(concepts):
+    assert concepts.check("I had knee surgery two weeks ago. Now my calf is swollen and sore.").category == "dvt_pe"
+
+
+def test_a_red_flag_told_over_turns_is_urgent(bot):
+    reply, _ = bot.converse(["I had knee surgery last week", "now my calf is swollen and sore"])
+    assert reply.type == "urgent" and reply.trace.rule == "urgent: possible blood clot"
+
+
+def test_no_sentence_or_visitor_question_of_the_corpus_is_a_red_flag(bot, concepts):
+    for p in bot.index.passages:
+        for text in (*p.sentences, *p.questions):
+            assert concepts.check(text) is None, text
+
+
+def test_a_flag_naming_an_undefined_concept_is_refused():
+    with pytest.raises(ValueError, match="undefined concepts"):
+        Concepts({"chest": ["chest"]}, set(), [("heart_attack", [["chest", "sweaty"]])])
