@@ -76,6 +76,9 @@ DEFAULTS: dict = {
     "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
     "RATELIMIT_STRATEGY": "sliding-window-counter",  # no double burst at a window's edge
     "TRUSTED_PROXIES": 0,  # proxies in front whose X-Forwarded-For/-Proto to believe; 0 trusts none
+    # Seconds a visitor's request body may take to arrive, in all (faqbot/webapp/bodies.py): a client
+    # that stalls mid-body then gets a 408 instead of holding a server thread. 0 turns the deadline off.
+    "BODY_TIMEOUT": 10.0,
     "MAX_JSON_DEPTH": 20,  # deeper request JSON is refused before the parser can recurse into a 500
     "CONTENT_SECURITY_POLICY": "",  # empty: security.DEFAULT_CSP on HTML pages that set none
     "HSTS_MAX_AGE": 31536000,  # seconds, sent on HTTPS requests only; 0 turns it off

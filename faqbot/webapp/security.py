@@ -9,7 +9,7 @@ import time
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import logs, openapi
+from . import bodies, logs, openapi
 from .ratelimits import init_limiter
 from ..errors import ApiError
 
@@ -33,6 +33,8 @@ SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 def init_app(app: Flask) -> None:
     """Wire every production concern into the app."""
+    # Read public API bodies in full, against a deadline and the size limit, before Flask does.
+    app.wsgi_app = bodies.BodyReader(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"], app.config["BODY_TIMEOUT"])
     trusted = int(app.config["TRUSTED_PROXIES"] or 0)
     if trusted > 0:
         # Only now is X-Forwarded-For believed: unconfigured, any visitor could pick their own address.
@@ -58,6 +60,9 @@ def start_request() -> None:
 
 def guard_json() -> None:
     """Refuse JSON the parser or the database would choke on (too deep, lone surrogates) with a 400."""
+    failed = request.environ.get(bodies.ERROR_KEY)
+    if failed:  # the body was too slow or too long (bodies.BodyReader)
+        raise ApiError(*failed)
     if request.method not in BODY_METHODS or not request.path.startswith("/api/") or not request.is_json:
         return
     raw = request.get_data(cache=True)  # past MAX_CONTENT_LENGTH this raises the 413
