@@ -155,3 +155,35 @@ def test_slow_bodies_hold_only_their_own_slot_and_get_a_json_408(server):
         for sock in slow:
             sock.close()
     assert chat(server)[0] == 200  # and the threads they held are free again
+
+
+def chunked(body: bytes, size: int = 4096) -> bytes:
+    out = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]) for i in range(0, len(body), size))
+    return out + b"0\r\n\r\n"
+
+
+CHUNKED_HEAD = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+
+
+def test_chunked_body_over_the_limit_gets_413_like_a_content_length_one(server):
+    valid = json.dumps({"message": "What is remedial massage?", "pad": "x" * (16 * 1024 - 60)}).encode()
+    assert len(valid) <= 16 * 1024
+    status, body, raw = raw_request(server, CHUNKED_HEAD, chunked(valid + b" " * 20_000))
+    assert status == 413 and body["error"]["code"] == "body_too_large", raw[:300]
+    head = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n" % (len(valid) + 20_000))
+    status, body, _ = raw_request(server, head, valid + b" " * 20_000)
+    assert status == 413 and body["error"]["code"] == "body_too_large"
+    # Within the limit, chunked is fine.
+    status, body, raw = raw_request(server, CHUNKED_HEAD, chunked(json.dumps({"message": "What is remedial massage?"}).encode()))
+    assert status == 200 and body["type"] == "answer", raw[:300]
+
+
+def test_a_huge_integer_gets_a_400_that_says_so(server):
+    body = b'{"message": "What is remedial massage?", "n": ' + b"9" * 5000 + b"}"
+    head = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    status, reply, raw = raw_request(server, head, body)
+    assert status == 400 and reply["error"]["code"] == "number_too_long", raw[:400]
+    assert "digits" in reply["error"]["message"] and "not valid JSON" not in reply["error"]["message"]

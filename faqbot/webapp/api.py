@@ -1,8 +1,10 @@
 """The public JSON API: chat, feedback and the widget's settings."""
 from __future__ import annotations
 
+import json
 import re
 import secrets
+import sys
 
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -30,6 +32,12 @@ def json_object() -> dict:
         raise ApiError(400, "invalid_json", "The request body is not valid UTF-8.") from None
     data = request.get_json(silent=True)
     if data is None:
+        try:
+            json.loads(raw)
+        except ValueError as exc:  # say what is wrong when it is not the syntax
+            if "integer string conversion" in str(exc):
+                raise ApiError(400, "number_too_long", "A number in the request JSON has too many digits "
+                               f"(at most {sys.get_int_max_str_digits()}).") from None
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.")
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_body", 'The request body must be a JSON object, like {"message": "..."}.')
