@@ -1,6 +1,10 @@
+import json
+from pathlib import Path
+
 import pytest
 
 from faqbot.answering.conversation import Turn, is_follow_up
+from faqbot.config import DEFAULTS
 
 
 def test_answer_has_passages_citation_disclaimer_and_suggestions(bot):
@@ -214,3 +218,21 @@ def test_the_one_scan_screens_pass_over_no_small_talk_or_clinic_topic():
     screened = SmallTalk(talk.intents)
     screened._any = re.compile(r"(?!)")  # a screen that passes everything over...
     assert screened.match("hi") is None  # ...is what match() consults first
+
+
+def test_a_short_answer_brings_the_sentence_it_leans_on():
+    from faqbot.answering.compose import LEANS_BACK
+
+    assert LEANS_BACK.match("As a result of this examination, the therapist will liaise with your GP.")
+    assert LEANS_BACK.match("These techniques take time.") and not LEANS_BACK.match("Remedial massage is a therapy.")
+
+
+def test_no_short_answer_starts_by_leaning_on_a_sentence_the_visitor_cannot_see(bot):
+    from faqbot.answering.compose import LEANS_BACK
+
+    questions = [*DEFAULTS["STARTERS"], *(c["q"] for c in json.loads(Path("eval/questions.json").read_text())["cases"]
+                                          if c["kind"] == "answer" and "q" in c)]
+    for q in questions:
+        reply = bot.reply(q)
+        if reply.type == "answer":
+            assert not LEANS_BACK.match(reply.answer.split("says: ", 1)[1]), (q, reply.answer)

@@ -9,6 +9,11 @@ from .index import Hit, Index
 from ..knowledge.passages import sentences
 
 SHORT_SENTENCE = 14  # words; a shorter best sentence gets its neighbour for context
+# Openings that point back to the sentence before (a demonstrative, a connective, a pronoun).
+LEANS_BACK = re.compile(
+    r"^\W*(?:this|these|that|those|such|it|its|they|their|them|he|she|his|her|as a result|therefore|however|"
+    r"thus|hence|also|furthermore|moreover|in addition|additionally|because of this|for this reason|"
+    r"this is why|then|otherwise|instead|similarly|likewise)\b", re.IGNORECASE)
 CACHED_SENTENCES = 4096  # per analyzer; a few hundred KB
 # analyzer -> sentence -> its terms. Answers come from a few popular passages, so their sentences
 # are analysed once, not on every answer; an analyzer replaced by a reindex takes its cache with it.
@@ -45,6 +50,11 @@ def best_sentences(hit: Hit, index: Index, analyzer: Analyzer, limit: int = 2) -
         if short or scores[runner] >= 0.6 * scores[best]:
             # A short sentence reads best with the one after it (it usually introduces it).
             chosen.add(best + 1 if short and best + 1 < len(sents) else runner)
+    # A sentence that leans on the one before it ("As a result of this examination, ...") brings
+    # its antecedent: the short answer must read well alone.
+    for i in sorted(chosen):
+        if i > 0 and i - 1 not in chosen and LEANS_BACK.match(sents[i]):
+            chosen.add(i - 1)
     return " ".join(sents[i] for i in sorted(chosen))
 
 
