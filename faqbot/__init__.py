@@ -45,14 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             module = importlib.import_module(f"{__name__}.webapp.{name}")
             init = getattr(module, "init_app", None)
             init(app) if init else app.register_blueprint(module.bp)
-    origins = [o.strip() for o in str(app.config["CORS_ORIGINS"]).split(",") if o.strip()]
-    if origins:
-        from flask_cors import CORS
+    from .webapp import cors
 
-        # The public endpoints only: the staff API is never called from a clinic's website.
-        CORS(app, resources={r"/api/(chat|feedback|info|openapi\.json)": {"origins": origins}},
-             supports_credentials=False,
-             max_age=600)
+    cors.init_app(app)
 
     @app.get("/healthz")
     def healthz():

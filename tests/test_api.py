@@ -150,6 +150,18 @@ def test_cors_is_same_origin_by_default_and_configurable(tmp_path, client):
     assert "Access-Control-Allow-Origin" not in denied.headers
 
 
+def test_a_refused_origin_is_logged_once_with_what_to_set(tmp_path, caplog):
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "c.sqlite3"),
+                      "CORS_ORIGINS": "https://clinic.example"})
+    client = app.test_client()
+    with caplog.at_level("WARNING", logger="faqbot.webapp.cors"):
+        # allowed, the service's own origin, then another site twice
+        for origin in ("https://clinic.example", "http://localhost", "https://other.example", "https://other.example"):
+            client.post("/api/chat", json={"message": "hi"}, headers={"Origin": origin})
+    lines = [r.getMessage() for r in caplog.records if r.name == "faqbot.webapp.cors"]
+    assert len(lines) == 1 and "https://other.example" in lines[0] and "FAQBOT_CORS_ORIGINS" in lines[0]
+
+
 def test_text_settings_stay_text_and_list_settings_stay_lists(monkeypatch, tmp_path):
     monkeypatch.setenv("FAQBOT_CLINIC_PHONE", "1300123456")
     monkeypatch.setenv("FAQBOT_STARTERS", "What is remedial massage?")

@@ -97,7 +97,8 @@ def test_log_fields_respects_the_level(access_log):
 # --- readiness ---------------------------------------------------------------------------------
 
 def test_readyz_reports_index_and_database(app, client):
-    assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"index": True, "database": True}}
+    assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"index": True, "database": True},
+                                                "semantic": "ok"}
     os.remove(app.config["DATABASE"])
     gone = client.get("/readyz")
     assert gone.status_code == 503 and gone.get_json()["checks"] == {"index": True, "database": False}

@@ -36,6 +36,7 @@ def test_semantic_off_answers_with_bm25_and_the_hand_set_threshold(tmp_path):
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "d.sqlite3"), "SEMANTIC": False})
     bot = app.extensions["faqbot"]
     assert bot.understanding is None and bot.semantic_status == "off"
+    assert app.test_client().get("/readyz").get_json()["semantic"] == "off"
     reply = app.test_client().post("/api/chat", json={"message": "Can remedial massage help with back pain?"})
     assert reply.status_code == 200 and reply.get_json()["type"] == "answer"
     trace = bot.reply("Can remedial massage help with back pain?").trace
@@ -60,6 +61,8 @@ def test_a_broken_model_logs_one_error_and_bm25_keeps_answering(tmp_path, caplog
     assert bot.understanding is None and bot.semantic_status.startswith("unavailable")
     reply = app.test_client().post("/api/chat", json={"message": "What is remedial massage?"}).get_json()
     assert reply["type"] == "answer"
+    ready = app.test_client().get("/readyz")  # still ready: BM25 answers; the body says why meaning is off
+    assert ready.status_code == 200 and ready.get_json()["semantic"].startswith("unavailable")
 
 
 class CountingEmbedder:

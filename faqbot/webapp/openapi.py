@@ -90,7 +90,9 @@ def build(config) -> dict:
                         "starters": {"type": "array", "items": {"type": "string"}}, "contact": ref("Contact")}),
         "Health": closed({"status": {"const": "ok"}, "passages": {"type": "integer", "minimum": 0}}),
         "Ready": closed({"status": {"enum": ["ready", "unavailable"]},
-                         "checks": closed({"index": {"type": "boolean"}, "database": {"type": "boolean"}})}),
+                         "checks": closed({"index": {"type": "boolean"}, "database": {"type": "boolean"}}),
+                         "semantic": {"type": "string", "description": 'the meaning layer: "ok", "off" or '
+                                                                       '"unavailable: <why>" (BM25 answers alone)'}}),
         "Error": closed({"error": closed(strings("code", "message"))}),
         "Contact": contact,
         "Passage": passage,

@@ -164,8 +164,12 @@ def access_fields(response, request_id: str, path: str, method: str) -> dict:
 
 
 def readyz():
-    """Report whether this worker can serve: index loaded and database reachable (503 when not)."""
+    """Report whether this worker can serve: index loaded and database reachable (503 when not), and the
+    semantic model's state ("ok", "off" or "unavailable: why")."""
     bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
     checks = {"index": len(bot.index) > 0, "database": store.reachable()}
     ready = all(checks.values())
-    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), 200 if ready else 503
+    # The meaning layer's state is reported, not required: without it BM25 still answers.
+    semantic = getattr(bot, "semantic_status", "off")
+    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks, "semantic": semantic}), \
+        200 if ready else 503
