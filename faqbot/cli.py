@@ -25,9 +25,25 @@ def build_bot(cfg_settings: Settings):
     from .reindex import build
 
     try:
-        return build(cfg_settings, strict=cfg_settings.CORPUS_STRICT)[0]
+        return build(cfg_settings, strict=cfg_settings.CORPUS_STRICT, progress=embedding_progress())[0]
     except CorpusError as exc:
         fail_corpus(exc)
+
+
+def embedding_progress():
+    """A progress callback that draws a bar on stderr while new texts are embedded (minutes for a large library)."""
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Embedding new texts", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return progress
 
 
 def fail_corpus(exc: CorpusError):
@@ -188,7 +204,7 @@ def reindex():
     cfg = config_module.load(None, Flask("faqbot").instance_path)
     s = Settings.from_mapping(cfg)
     try:
-        _, info = build(s)
+        _, info = build(s, progress=embedding_progress())
     except CorpusError as exc:
         fail_corpus(exc)
     store = storage.from_config(cfg)

@@ -66,7 +66,7 @@ def describe(docs: list[Document], passages) -> CorpusInfo:
     return CorpusInfo(fingerprint(docs), time.time(), tuple(infos))
 
 
-def build(settings: Settings, strict: bool = True) -> tuple[Bot, CorpusInfo]:
+def build(settings: Settings, strict: bool = True, progress=None) -> tuple[Bot, CorpusInfo]:
     """Load the corpus and build a bot and its description; raises CorpusError listing every problem.
 
     A reindex is always strict; start-up follows CORPUS_STRICT, skipping bad files with a warning.
@@ -76,7 +76,7 @@ def build(settings: Settings, strict: bool = True) -> tuple[Bot, CorpusInfo]:
         log.warning("corpus file skipped: %s", problem)
     passages = split_corpus(docs)
     meaning, status = load_meaning(settings.SEMANTIC, settings.SEMANTIC_MODEL_DIR, settings.EMBEDDING_CACHE_DIR)
-    bot = Bot(settings, passages, meaning=meaning)
+    bot = Bot(settings, passages, meaning=meaning, progress=progress)
     bot.semantic_status = status  # for /readyz: "ok", "off" or "unavailable: why"
     # Described here, while the documents are at hand: they are not kept, and reading the
     # files again to describe them would cost a second full load.

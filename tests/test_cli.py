@@ -57,3 +57,17 @@ def test_lenient_corpus_serves_the_good_files(tmp_path):
     (tmp_path / "bad.md").write_text("")
     app = create_app({"CORPUS_DIR": str(tmp_path), "CORPUS_STRICT": False, "DATABASE": str(tmp_path / "d.db")})
     assert app.extensions["faqbot"].index.passages[0].doc_title == "Neck Care"
+
+
+def test_reindex_shows_progress_while_it_embeds_new_texts(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from faqbot.cli import main
+
+    monkeypatch.setenv("FAQBOT_DATABASE", str(tmp_path / "r.sqlite3"))
+    monkeypatch.setenv("FAQBOT_EMBEDDING_CACHE_DIR", str(tmp_path / "cache"))  # empty: every text is new
+    result = CliRunner().invoke(main, ["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Embedding new texts" in result.output and list((tmp_path / "cache").glob("embeddings-*.npz"))
+    again = CliRunner().invoke(main, ["reindex"])
+    assert "Embedding new texts" not in again.output  # nothing new: the cache has it all

@@ -78,7 +78,7 @@ class Bot:
 
     def __init__(self, settings: Settings, passages: list[Passage], analyzer: Analyzer | None = None,
                  gate: SafetyGate | None = None, smalltalk: SmallTalk | None = None,
-                 meaning: Meaning | None = None, params: dict | None = None):
+                 meaning: Meaning | None = None, params: dict | None = None, progress=None):
         self.settings = settings
         self.analyzer = analyzer or default_analyzer(settings.STEMMING)
         self.index = Index(passages, self.analyzer, settings.BM25_VARIANT, settings.BM25_K1, settings.BM25_B,
@@ -92,7 +92,8 @@ class Bot:
         self.concepts = default_concepts()
         self.smalltalk = smalltalk or default_smalltalk()
         # Meaning beside words: None when the model is off or could not load (BM25 alone).
-        self.understanding = Understanding(passages, meaning, params) if meaning is not None else None
+        # progress(done, total) hears how the passages' embedding goes (a large library takes a while).
+        self.understanding = Understanding(passages, meaning, params, progress) if meaning is not None else None
         self._rows = {p.id: i for i, p in enumerate(passages)}
         self.semantic_status = "ok" if meaning is not None else "off"
 
