@@ -19,5 +19,7 @@ def test_quick_load_run_has_no_errors_survives_a_killed_worker_and_stops_gracefu
     assert results["soak"]["requests"] > 0 and results["soak"]["failed"] == 0
     kill = results["kill"]
     assert kill["replaced_after_s"] is not None, "gunicorn did not replace the killed worker"
-    assert kill["errors"]["status"] == 0 and kill["failed"] <= 1, kill  # only the request in flight
+    # Only the requests in flight on the killed worker fail: with threaded workers (the Procfile's,
+    # so that a slow client holds a thread, not a worker) that can be each open connection, no more.
+    assert kill["errors"]["status"] == 0 and kill["failed"] <= kill["connections"], kill
     assert results["sigterm"]["in_flight_answered"] and results["sigterm"]["exit_code"] == 0

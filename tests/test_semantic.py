@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from faqbot import create_app
-from faqbot.answering import pipeline
+from faqbot.answering import pipeline, retrieval
 from faqbot.answering.semantic import MODEL_DIR, Meaning, load_meaning
 from faqbot.answering.understanding import fitted
 from faqbot.config import DEFAULTS, Settings
@@ -122,9 +122,9 @@ def test_every_stage_shares_one_embedding_of_the_message(bot, monkeypatch):
 
 
 def test_a_large_library_compares_only_bm25_s_candidates(bot, monkeypatch):
-    monkeypatch.setattr(pipeline, "DENSE_ALL", 5)
+    monkeypatch.setattr(retrieval, "DENSE_ALL", 5)
     vec = bot.understanding.meaning.query("does it help sciatica")
-    sims = bot.similarities(vec, "does it help sciatica")
+    sims = bot.retriever.similarities(vec, "does it help sciatica")
     compared = np.flatnonzero(sims > -1)
     assert 0 < len(compared) < len(bot.index)
     full = bot.understanding.index.similarities(vec)

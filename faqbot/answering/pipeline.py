@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from . import compose
 from .compose import call_actions
 from .concepts import default_concepts
@@ -14,18 +12,17 @@ from ..config import Settings
 from .conversation import Turn, is_follow_up, with_context
 from .index import Hit, Index
 from ..knowledge.passages import Passage
-from .safety import SafetyGate, SafetyResult, caution_text, default_gate, resolve
+from .retrieval import Retriever
+from .safety import SafetyGate, SafetyResult, caution_text, default_gate
+from .screening import Screen
 from .smalltalk import SmallTalk, clinic_topic, clinic_topics, default_smalltalk
 from .semantic import Meaning
 from .spelling import Speller, english_frequency
-from .understanding import Understanding, fuse
+from .understanding import Understanding
 
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
 EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
 SMALLTALK_WORDS = 12  # longer messages are questions, however politely they start
-WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told over turns
-CANDIDATES = 50  # BM25's candidates fused with meaning (every passage of a small corpus)
-DENSE_ALL = 2000  # passages up to which meaning compares a message with every passage
 
 
 @dataclass
@@ -95,6 +92,8 @@ class Bot:
         # progress(done, total) hears how the passages' embedding goes (a large library takes a while).
         self.understanding = Understanding(passages, meaning, params, progress) if meaning is not None else None
         self._rows = {p.id: i for i, p in enumerate(passages)}
+        self.screen = Screen(self.gate, self.concepts, self.understanding)
+        self.retriever = Retriever(settings, self.index, self.analyzer, self.understanding)
         self.semantic_status = "ok" if meaning is not None else "off"
 
     def fill(self, text: str) -> str:
@@ -129,7 +128,7 @@ class Bot:
             said = [text for key, text in (("{emergency}", s.EMERGENCY_NUMBER), ("{crisis}", s.CRISIS_LINES))
                     if key in advice]
             return Reply("urgent", self.fill(advice), [], s.DISCLAIMER, [], trace=trace, actions=call_actions(*said))
-        sims = self.similarities(vec, message) if u else None
+        sims = self.retriever.similarities(vec, message) if u else None
         intent = self.smalltalk.match(message)
         if intent is None and u and len(message.split()) <= SMALLTALK_WORDS:
             near = u.intent(u.smalltalk, vec, float(sims.max()), "smalltalk_min")
@@ -146,13 +145,13 @@ class Bot:
         weights = {t: 1.0 for t in own}
         if u and trace.corrections:  # the model reads "posure and allignment" as noise: give it the words meant
             vec = u.meaning.query(corrected)
-            sims = self.similarities(vec, weights)
+            sims = self.retriever.similarities(vec, weights)
         trace.follow_up = is_follow_up(question, own) and bool(history)
         if trace.follow_up:
             weights = with_context(weights, history or [], s.CONTEXT_WEIGHT)
             earlier = next((t.message for t in reversed(history or []) if t.type in ("answer", "fallback")), None)
             if u and earlier:  # meaning, like the words, borrows the earlier question's topic at a lower weight
-                sims = self.similarities(vec, weights) + s.CONTEXT_WEIGHT * self.similarities(
+                sims = self.retriever.similarities(vec, weights) + s.CONTEXT_WEIGHT * self.retriever.similarities(
                     u.meaning.query(earlier), weights)
         trace.weights = weights
         topic = clinic_topic(question)
@@ -161,7 +160,7 @@ class Bot:
             if near is not None:
                 trace.meaning.append(f"clinic topic by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
                 topic = next((t for t in clinic_topics() if t.name == near.label), None)
-        found = self.search(weights, sims)  # traced even when a clinic topic wins
+        found = self.retriever.search(weights, sims)  # traced even when a clinic topic wins
         hits = found if topic is None else []
         described = [passage_json(h) for h in found]  # once, for the trace and the reply alike
         trace.hits = [{**d, "contributions": h.contributions} for d, h in zip(described, found)]
@@ -185,61 +184,11 @@ class Bot:
         )
 
     def safety(self, message: str, history: list[Turn] | None, vec, trace: Trace) -> SafetyResult:
-        """Run both safety layers: the rules, then (when they find no red flag) meaning."""
-        safety = self.gate.check(message)
-        resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
-        if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
-            urgent = self.gate.check(resolved).urgent
-            if urgent:
-                safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
-                                      safety.said)
-        u = self.understanding
-        # The last turns read together: "an operation last week" then "my calf is hot and swollen".
-        earlier = [t.message for t in (history or [])[-WINDOW_TURNS:]]
-        if safety.urgent is None:
-            found = self.concepts.check(message) or (self.concepts.check(". ".join([*earlier, message]))
-                                                     if earlier else None)
-            if found is not None:
-                rule = self.gate.for_category(found.category)
-                told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
-                trace.meaning.append(f"red flag by concepts: {found.category} ({told})")
-                safety = SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: by concepts"), safety.said)
-        if safety.urgent is None and u is not None:
-            window = u.meaning.query(" ".join([*earlier, message])) if earlier else None
-            flag = u.red_flag(vec, window)
-            if flag is not None:
-                rule = self.gate.for_category(flag.category)
-                where = "the last turns together" if flag.window else "the message"
-                trace.meaning.append(f"red flag by meaning in {where}: {flag.category} (p={flag.probability:.2f}; "
-                                     f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
-                safety = SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: by meaning"), safety.said)
-        trace.safety = list(safety.matched)
-        return safety
-
-    def similarities(self, vec, query: str | dict[str, float]) -> np.ndarray:
-        """Meaning's similarity to every passage; in a large library, to BM25's candidates only (others -1).
-
-        An exact pass costs about 0.25 ms per 1,000 passages here; past DENSE_ALL, the passages
-        that share no word with the message (query: its text, or its weighted terms) are not compared.
-        """
-        u = self.understanding
-        if len(self.index) <= DENSE_ALL:
-            return u.index.similarities(vec)
-        weights = {t: 1.0 for t in self.analyzer.analyze(query)} if isinstance(query, str) else query
-        final, _ = self.index.ranked(weights, candidates=CANDIDATES)
-        return u.index.similarities(vec, np.fromiter(final, np.int64, len(final)))
-
-    def search(self, weights: dict[str, float], sims) -> list[Hit]:
-        """Rank passages by BM25, fused with meaning when the model is loaded."""
-        s = self.settings
-        if sims is None:
-            return self.index.search(weights, k=s.TOP_K)
-        final, variant = self.index.ranked(weights, candidates=CANDIDATES)
-        lexical = np.zeros(len(self.index))
-        lexical[list(final)] = list(final.values())
-        fused = fuse(lexical, sims, s.SEMANTIC_WEIGHT)
-        order = np.argsort(-fused, kind="stable")[: s.TOP_K]
-        return [self.index.hit(int(i), weights, float(fused[i]), variant.get(int(i), 0.0)) for i in order]
+        """Screen a message (and the last turns) with the three safety layers; note what fired."""
+        result, notes = self.screen.check(message, history, vec)
+        trace.meaning.extend(notes)
+        trace.safety = list(result.matched)
+        return result
 
     def gate_passes(self, weights: dict[str, float], top: Hit, sims, vec, trace: Trace) -> bool:
         """Decide whether the top passage answers the message: a fitted model, else BM25's confidence."""

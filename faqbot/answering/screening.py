@@ -1,0 +1,58 @@
+"""The safety screen: three layers, any of which can send a message to urgent care.
+
+1. the rules of data/safety.toml (phrasings, negation- and time-aware; a pronoun-led follow-up is
+   read with the body part the previous message named);
+2. red flags as combinations of concepts (concepts.py), over the message and the last turns;
+3. red flags by meaning (understanding.py), over the message and the last turns read together.
+A later layer only runs when the earlier ones found nothing; cautions always come from the rules.
+"""
+from __future__ import annotations
+
+from .concepts import Concepts
+from .conversation import Turn
+from .safety import SafetyGate, SafetyResult, resolve
+from .understanding import Understanding
+
+WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told over turns
+
+
+class Screen:
+    """Check a message, with its conversation, against every safety layer."""
+
+    def __init__(self, gate: SafetyGate, concepts: Concepts, understanding: Understanding | None):
+        self.gate, self.concepts, self.understanding = gate, concepts, understanding
+
+    def check(self, message: str, history: list[Turn] | None, vec) -> tuple[SafetyResult, list[str]]:
+        """Return the result (urgent rule, cautions, what matched) and notes on the layer that fired."""
+        safety = self.gate.check(message)
+        notes: list[str] = []
+        resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
+        if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
+            urgent = self.gate.check(resolved).urgent
+            if urgent:
+                safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
+                                      safety.said)
+        # The last turns read together: "an operation last week" then "my calf is hot and swollen".
+        earlier = [t.message for t in (history or [])[-WINDOW_TURNS:]]
+        if safety.urgent is None:
+            found = self.concepts.check(message) or (self.concepts.check(". ".join([*earlier, message]))
+                                                     if earlier else None)
+            if found is not None:
+                told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
+                notes.append(f"red flag by concepts: {found.category} ({told})")
+                safety = self.urgent(safety, found.category, "by concepts")
+        u = self.understanding
+        if safety.urgent is None and u is not None:
+            window = u.meaning.query(" ".join([*earlier, message])) if earlier else None
+            flag = u.red_flag(vec, window)
+            if flag is not None:
+                where = "the last turns together" if flag.window else "the message"
+                notes.append(f"red flag by meaning in {where}: {flag.category} (p={flag.probability:.2f}; "
+                             f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
+                safety = self.urgent(safety, flag.category, "by meaning")
+        return safety, notes
+
+    def urgent(self, safety: SafetyResult, category: str, how: str) -> SafetyResult:
+        """The result with the rule whose advice covers a red-flag category."""
+        rule = self.gate.for_category(category)
+        return SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: {how}"), safety.said)
