@@ -110,6 +110,41 @@ def test_ask_a_question_and_see_answer_with_disclaimer_and_sources(page: Page, b
     expect(reply.locator(".vs")).to_have_text("Thanks for your feedback.")
 
 
+def test_each_source_links_to_its_article_in_a_new_tab_at_the_passages_heading(page: Page, base_url: str):
+    open_widget(page, base_url)
+    reply = ask(page, "can remedial massage help my immune system?")
+    title_link = reply.locator(".src > p a").first
+    expect(title_link).to_have_attribute("target", "_blank")
+    expect(title_link).to_have_attribute("rel", "noopener")
+    assert title_link.get_attribute("href").startswith(base_url + "/articles/")
+    reply.locator("summary.link").click()
+    cite = reply.locator("blockquote .cite a").first
+    heading = cite.evaluate("a => a.firstChild.textContent").split(" › ", 1)[1]
+    href = cite.get_attribute("href")
+    assert href.startswith(base_url + "/articles/") and "#" in href, href
+    with page.context.expect_page() as opened:
+        cite.click()
+    article = opened.value
+    article.wait_for_load_state()
+    assert article.url == href
+    target = article.locator("h2:target")
+    expect(target).to_have_text(heading)
+    expect(target).to_be_in_viewport()
+
+
+def test_a_source_url_that_is_not_a_web_address_is_not_a_link(page: Page, base_url: str):
+    passages = [{"id": "p1", "text": "Text.", "score": 1.0,
+                 "source": {"id": "s", "title": "Bad", "heading": None, "url": "javascript:alert(1)"}},
+                {"id": "p2", "text": "More.", "score": 0.5,
+                 "source": {"id": "t", "title": "Public", "heading": "Part", "url": "https://clinic.example/a#part"}}]
+    page.route("**/api/chat", lambda route: route.fulfill(json=fake_reply(passages=passages)))
+    open_widget(page, base_url)
+    reply = ask(page, "hello")
+    expect(reply.locator(".src > p")).to_have_text("Sources: Bad · Public (opens in a new tab)")
+    expect(reply.locator(".src > p a")).to_have_count(1)
+    expect(reply.locator(".src > p a")).to_have_attribute("href", "https://clinic.example/a#part")
+
+
 def test_a_host_button_marked_data_faqbot_open_opens_the_chat(page: Page, base_url: str):
     page.goto(base_url + "/")
     page.get_by_role("button", name="Ask our assistant").click()
