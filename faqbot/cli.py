@@ -163,11 +163,24 @@ def check_corpus(directory: str | None):
     by_doc = by_document(passages)
     for doc in docs:
         mine = by_doc.get(doc.id, [])
-        words = sorted(p.words for p in mine)
         questions = sum(len(p.questions) for p in mine)
-        click.echo(f"ok  {Path(doc.path).name}: '{doc.title}' ({doc.id}), {len(mine)} passages "
-                   f"of {words[0]}-{words[-1]} words, {questions} visitor questions")
-    click.echo(f"{len(docs)} documents, {len(passages)} passages: corpus OK")
+        click.echo(f"ok  {Path(doc.path).name}: '{doc.title}' ({doc.id}), {passage_summary(mine)}, "
+                   f"{plural(questions, 'visitor question')}")
+    click.echo(f"{plural(len(docs), 'document')}, {plural(len(passages), 'passage')}: corpus OK")
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 passage", "2 passages"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def passage_summary(passages) -> str:
+    """"1 passage of 53 words", "3 passages of 40-90 words"."""
+    words = sorted(p.words for p in passages)
+    if not words:
+        return "0 passages"
+    span = str(words[0]) if words[0] == words[-1] else f"{words[0]}-{words[-1]}"
+    return f"{plural(len(words), 'passage')} of {span} {'word' if span == '1' else 'words'}"
 
 
 @main.command("import-article")
@@ -178,6 +191,8 @@ def check_corpus(directory: str | None):
 def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str | None):
     """Clean a raw scraped article into a corpus document (Markdown with front matter)."""
     from .knowledge.cleaning import clean_scraped
+    from .knowledge.corpus import read_document
+    from .knowledge.passages import split_document
 
     try:
         article = clean_scraped(Path(raw).read_text(encoding="utf-8"), title=title)
@@ -187,9 +202,17 @@ def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str
     target = Path(out_dir or settings()[1].CORPUS_DIR) / f"{doc_id}.md"
     if target.exists():
         raise click.UsageError(f"{target} exists; choose another --id")
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f"---\nid: {doc_id}\ntitle: {article.title}\nsource: {Path(raw).name}\n---\n\n{article.body}",
                       encoding="utf-8")
-    click.echo(f"wrote {target}: review its headings, then add 'Q:' visitor questions above paragraphs")
+    try:
+        doc = read_document(target)
+    except CorpusError as exc:  # e.g. no paragraph survived the cleaning: say so, keep the file to fix
+        click.echo(f"wrote {target}, but it is not a valid corpus document yet: " + "; ".join(exc.problems))
+        sys.exit(3)
+    headings = sum(b.kind == "heading" for b in doc.blocks)
+    click.echo(f"wrote {target}: {passage_summary(split_document(doc))}, {plural(headings, 'heading')}; "
+               "review its headings, then add 'Q:' visitor questions above paragraphs")
 
 
 @main.command()
