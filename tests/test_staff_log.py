@@ -136,3 +136,15 @@ def test_console_log_page(console):
     assert "<b>how much</b>" not in page
     with console.get("/staff/export.csv") as response:
         assert response.status_code == 200 and "too vague" in response.get_data(as_text=True)
+
+
+def test_topics_name_passages_by_heading_or_opening_words_never_by_id(console):
+    client = console.client
+    ask(client, "What is remedial massage?")  # the introduction of an article: no heading
+    ask(client, "Can remedial massage boost my immunity?")
+    body = console.client.get("/api/staff/log", headers={"Authorization": "Bearer staff-token-0123456789abcdef"}).get_json()
+    names = [p["passage"] for topic in body["topics"] for p in topic["passages"]]
+    assert "“Massage therapy is mainly done to…”" in names and "Boosts Immunity" in names, names
+    page = console.get("/staff/log?days=7").text
+    table = page[page.index("Most asked topics"):]
+    assert "#1" not in table and "top-benefits#" not in table

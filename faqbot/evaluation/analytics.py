@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
+from ..knowledge.passages import Passage
 from ..knowledge.text import tokenize
 from ..answering.pipeline import Bot
 from ..storage.base import Downvote, Store
@@ -39,7 +40,7 @@ class Topic:
     doc_id: str
     title: str
     count: int
-    passages: list[tuple[str, int]]  # (heading or passage id, times it was the top passage)
+    passages: list[tuple[str, int]]  # (heading, or the opening words of a passage without one; times top)
 
 
 @dataclass
@@ -100,6 +101,16 @@ def closest(bot: Bot, group: Group) -> None:
         group.why = f"confidence now {trace.confidence:.2f} vs threshold {trace.threshold:.2f} ({trace.decision})"
 
 
+def passage_label(passage: Passage | None, words: int = 6) -> str:
+    """Name a passage for people: its heading, else its opening words (an article's introduction has none)."""
+    if passage is None:
+        return "a passage no longer in the corpus"
+    if passage.heading:
+        return passage.heading
+    opening = passage.text.split()
+    return "“" + " ".join(opening[:words]) + ("…" if len(opening) > words else "") + "”"
+
+
 def topics(bot: Bot, rows: list[tuple[str | None]]) -> list[Topic]:
     """Count answered questions per article and, within it, per passage."""
     by_id = {p.id: p for p in bot.index.passages}
@@ -109,7 +120,7 @@ def topics(bot: Bot, rows: list[tuple[str | None]]) -> list[Topic]:
         passage = by_id.get(passage_id)
         doc_id = passage.doc_id if passage else passage_id.split("#")[0]
         titles[doc_id] = passage.doc_title if passage else f"{doc_id} (no longer in the corpus)"
-        per_doc[doc_id][(passage.heading if passage else None) or passage_id] += 1
+        per_doc[doc_id][passage_label(passage)] += 1
     out = [Topic(d, titles[d], sum(c.values()), c.most_common(5)) for d, c in per_doc.items()]
     return sorted(out, key=lambda t: (-t.count, t.title))
 
