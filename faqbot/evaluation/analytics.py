@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -14,11 +15,17 @@ from ..knowledge.text import tokenize
 from ..answering.pipeline import Bot
 from ..storage.base import Downvote, Store
 
+log = logging.getLogger(__name__)
 MAX_ROWS = 20000  # most recent log rows a console view reads
 SIMILAR = 0.5  # IDF-weighted Jaccard at which two wordings count as the same question
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ("time_utc", "session_id", "reply_id", "message", "type", "confidence", "top_passage",
                "topic", "votes_up", "votes_down", "comments")
+INCOMPLETE = "EXPORT INCOMPLETE"  # the last line of a download cut short
+
+
+class ExportInterrupted(Exception):
+    """The log failed mid-download: raised after the rows sent so far, so the server aborts the response."""
 
 
 @dataclass
@@ -177,11 +184,22 @@ def export_csv(bot: Bot, store: Store, days: float):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for page in itertools.chain([first], pages):
-        for created, sid, rid, message, type_, conf, top, up, down_, comments in page:
-            writer.writerow([iso(created), safe_cell(sid), safe_cell(rid), safe_cell(message), type_,
-                             "" if conf is None else f"{conf:.4f}", safe_cell(top),
-                             safe_cell(titles.get(top, "")), up, down_, safe_cell(comments)])
+    sent = 0
+    try:
+        for page in itertools.chain([first], pages):
+            for created, sid, rid, message, type_, conf, top, up, down_, comments in page:
+                writer.writerow([iso(created), safe_cell(sid), safe_cell(rid), safe_cell(message), type_,
+                                 "" if conf is None else f"{conf:.4f}", safe_cell(top),
+                                 safe_cell(titles.get(top, "")), up, down_, safe_cell(comments)])
+            sent += len(page)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    except Exception as exc:
+        # The status line is long gone: say so in the file itself (for a client or proxy that can't tell a
+        # cut-off body from a finished one), then raise, so the server ends the response without its last
+        # chunk and the browser or curl reports the download as failed instead of saving a short file.
+        log.warning("CSV export failed after %d rows: %s", sent, exc)
+        writer.writerow([f"{INCOMPLETE}: the log could not be read after {sent} rows; download it again"])
         yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        raise ExportInterrupted(f"export failed after {sent} rows") from exc
