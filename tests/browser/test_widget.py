@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +14,7 @@ XSS = "<img src=x onerror=alert(1)>"
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 SIZES = pytest.mark.parametrize("size", ["desktop", "mobile"])
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 # Contrast of text against the nearest opaque background, computed in the page (WCAG 2 formula).
 CONTRAST_JS = """
@@ -694,7 +696,7 @@ def test_a_site_the_api_does_not_allow_is_told_apart_from_a_network_failure(make
 
 
 @SIZES
-def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str):
+def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str, artifacts: Path):
     page = sized(make_page, size)
     open_widget(page, base_url)
     reply = ask(page, "I have crushing chest pain")
@@ -708,6 +710,13 @@ def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str)
     box = call.bounding_box()
     assert box["height"] >= 44 and box["width"] >= 44, box
     assert call.evaluate(CONTRAST_JS) >= 4.5
+    # docs/widget.md shows these; refreshed only on request (FAQBOT_UPDATE_SCREENSHOTS=1), so a run never dirties the tree.
+    page.mouse.move(0, 0)
+    page.locator("#fb-in").blur()
+    crisis.scroll_into_view_if_needed()
+    name = f"widget-urgent-{size}.png"
+    page.screenshot(path=str(DOCS_SCREENSHOTS / name if os.environ.get("FAQBOT_UPDATE_SCREENSHOTS") else artifacts / name),
+                    animations="disabled")
     page.reload()  # kept with the conversation
     expect(page.locator(".msg.urgent").last.get_by_role("link", name="Call Lifeline 13 11 14")).to_be_visible()
 
