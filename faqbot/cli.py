@@ -81,7 +81,7 @@ def serve(host: str, port: int, workers: int):
     Server().run()
 
 
-def print_reply(reply, explain: bool):
+def print_reply(reply):
     click.echo(f"[{reply.type}] (confidence {reply.confidence:.2f})")
     click.echo(reply.answer)
     for i, p in enumerate(reply.passages, 1):
@@ -92,9 +92,63 @@ def print_reply(reply, explain: bool):
     if reply.suggestions:
         click.echo("\nYou could also ask: " + " | ".join(reply.suggestions))
     click.echo(f"\n{reply.disclaimer}")
-    if explain:
-        click.echo("\n--- why ---")
-        click.echo(json.dumps(reply.trace.__dict__, indent=2, ensure_ascii=False))
+
+
+def table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """Lay rows out in columns under their headers (the last column is left ragged)."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers) - 1)]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths)] + [str(row[-1])]
+        lines.append((indent + "  ".join(cells)).rstrip())
+    return lines
+
+
+def explain_lines(trace: dict) -> list[str]:
+    """The trace as the staff console shows it: decision, safety, words, top passages and their scores."""
+    t = trace
+    rule = t["rule"] or "none (retrieval and confidence decided)"
+    lines = ["", "--- why ---", f"decision     {t['decision']} (confidence {t['confidence']:.2f}, threshold {t['threshold']:.2f})",
+             f"rule         {rule}", f"safety       {', '.join(t['safety']) or 'no rule matched'}"]
+    for note in t["meaning"]:
+        lines.append(f"by meaning   {note}")
+    if t["corrections"]:
+        lines.append("spelling     " + ", ".join(f"{a} -> {b}" for a, b in t["corrections"].items()))
+    if t["ignored"]:
+        lines.append("ignored      " + ", ".join(t["ignored"]) + " (everyday words the articles never use)")
+    follow = "yes: the earlier turn's terms were added at lower weight" if t["follow_up"] else "no"
+    lines.append(f"follow-up    {follow}")
+    for turn in t["context"]:
+        lines.append(f"  earlier:   {turn['message']}" + (f" ({turn['type']})" if turn["type"] else ""))
+    if t["features"]:
+        lines.append("gate         " + ", ".join(f"{k} {v:.2f}" for k, v in t["features"].items()))
+    if t["terms"]:
+        lines += ["", "Terms"]
+        lines += table(["word", "term", "how", "counted"], [
+            [r["surface"] + (f" (typed {r['corrected_from']!r})" if r["corrected_from"] else ""), r["term"], r["how"],
+             r["status"]] for r in t["terms"]])
+    if t["weights"]:
+        lines.append("  query weights: " + ", ".join(
+            f"{k} {v:.2g}" for k, v in sorted(t["weights"].items(), key=lambda kv: -kv[1])))
+    if t["hits"]:
+        fused = t["hits"][0].get("makeup", {}).get("fused")
+        how = (f"score = BM25 part + meaning part ({1 - t['hits'][0]['makeup']['weight']:.0%} BM25 scaled to the best, "
+               f"{t['hits'][0]['makeup']['weight']:.0%} meaning scaled 0-1)") if fused else "score = BM25"
+        lines += ["", f"Top passages: {how}"]
+        rows = []
+        for i, h in enumerate(t["hits"], 1):
+            m = h.get("makeup", {})
+            parts = [f"{m['bm25_part']:.4f}", f"{m['meaning_part']:.4f}"] if fused else []
+            heading = f" > {h['source']['heading']}" if h["source"]["heading"] else ""
+            rows.append([str(i), f"{h['score']:.4f}", *parts, f"{m.get('bm25', h['score']):.3f}",
+                         f"{h['id']}  {h['source']['title']}{heading}"])
+        lines += table(["#", "score", *(["BM25 part", "meaning part"] if fused else []), "BM25", "passage"], rows)
+        for i, h in enumerate(t["hits"], 1):
+            m = h.get("makeup", {})
+            terms = ", ".join(f"{k} {v:.3f}" for k, v in sorted(h["contributions"].items(), key=lambda kv: -kv[1]))
+            lift = f" x (1 + {m['variant_weight']:g} x {m['variant']:.3f} visitor-question match)" if m.get("variant") else ""
+            lines.append(f"  {i}. BM25 {m.get('bm25', 0.0):.3f} = terms {m.get('terms', 0.0):.3f}{lift}: {terms or 'none'}")
+    return lines
 
 
 @main.command()
@@ -104,17 +158,23 @@ def print_reply(reply, explain: bool):
 def ask(question: tuple[str, ...], explain: bool, as_json: bool):
     """Answer one question (use ' / ' to send several turns of one conversation)."""
     from .answering.pipeline import reply_json
+    from .evaluation.explain import explain as explain_message, replay, trace_json
 
     _, s = settings()
     bot = build_bot(s)
-    reply, _ = bot.converse(" ".join(question).split(" / "))
+    messages = " ".join(question).split(" / ")
+    history = replay(bot, messages[:-1]) if len(messages) > 1 else []
+    exp = explain_message(bot, messages[-1], history)
+    reply = exp.reply
     if as_json:
         data = reply_json(reply)
         if explain:
-            data["trace"] = reply.trace.__dict__
+            data["trace"] = trace_json(exp)
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        print_reply(reply, explain)
+        return
+    print_reply(reply)
+    if explain:
+        click.echo("\n".join(explain_lines(trace_json(exp))))
 
 
 @main.command("eval")
@@ -163,11 +223,24 @@ def check_corpus(directory: str | None):
     by_doc = by_document(passages)
     for doc in docs:
         mine = by_doc.get(doc.id, [])
-        words = sorted(p.words for p in mine)
         questions = sum(len(p.questions) for p in mine)
-        click.echo(f"ok  {Path(doc.path).name}: '{doc.title}' ({doc.id}), {len(mine)} passages "
-                   f"of {words[0]}-{words[-1]} words, {questions} visitor questions")
-    click.echo(f"{len(docs)} documents, {len(passages)} passages: corpus OK")
+        click.echo(f"ok  {Path(doc.path).name}: '{doc.title}' ({doc.id}), {passage_summary(mine)}, "
+                   f"{plural(questions, 'visitor question')}")
+    click.echo(f"{plural(len(docs), 'document')}, {plural(len(passages), 'passage')}: corpus OK")
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 passage", "2 passages"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def passage_summary(passages) -> str:
+    """"1 passage of 53 words", "3 passages of 40-90 words"."""
+    words = sorted(p.words for p in passages)
+    if not words:
+        return "0 passages"
+    span = str(words[0]) if words[0] == words[-1] else f"{words[0]}-{words[-1]}"
+    return f"{plural(len(words), 'passage')} of {span} {'word' if span == '1' else 'words'}"
 
 
 @main.command("import-article")
@@ -178,6 +251,8 @@ def check_corpus(directory: str | None):
 def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str | None):
     """Clean a raw scraped article into a corpus document (Markdown with front matter)."""
     from .knowledge.cleaning import clean_scraped
+    from .knowledge.corpus import read_document
+    from .knowledge.passages import split_document
 
     try:
         article = clean_scraped(Path(raw).read_text(encoding="utf-8"), title=title)
@@ -187,9 +262,17 @@ def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str
     target = Path(out_dir or settings()[1].CORPUS_DIR) / f"{doc_id}.md"
     if target.exists():
         raise click.UsageError(f"{target} exists; choose another --id")
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f"---\nid: {doc_id}\ntitle: {article.title}\nsource: {Path(raw).name}\n---\n\n{article.body}",
                       encoding="utf-8")
-    click.echo(f"wrote {target}: review its headings, then add 'Q:' visitor questions above paragraphs")
+    try:
+        doc = read_document(target)
+    except CorpusError as exc:  # e.g. no paragraph survived the cleaning: say so, keep the file to fix
+        click.echo(f"wrote {target}, but it is not a valid corpus document yet: " + "; ".join(exc.problems))
+        sys.exit(3)
+    headings = sum(b.kind == "heading" for b in doc.blocks)
+    click.echo(f"wrote {target}: {passage_summary(split_document(doc))}, {plural(headings, 'heading')}; "
+               "review its headings, then add 'Q:' visitor questions above paragraphs")
 
 
 @main.command()

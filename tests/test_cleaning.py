@@ -64,3 +64,32 @@ def test_helpers():
     assert not is_heading("This is a sentence.")
     assert is_caption("remedial massage therapist") and not is_caption("Better Circulation")
     assert normalise_text("a\u00a0 b\r\n") == "a b"
+
+
+SCRAPE = """What to Expect at Your First Remedial Massage
+
+Your therapist will ask about your health , your injuries and what you want from the session . They check your posture before starting.
+During the massage
+Relax and let the therapist do the work
+"""
+
+
+def test_a_heading_above_a_short_unpunctuated_paragraph_is_marked():
+    body = clean_scraped(SCRAPE).body
+    assert body.split("\n\n") == [
+        "Your therapist will ask about your health, your injuries and what you want from the session. "
+        "They check your posture before starting.",
+        "## During the massage",
+        "Relax and let the therapist do the work\n",
+    ]
+
+
+def test_stacked_heading_lines_mark_only_the_one_above_the_paragraph():
+    body = clean_scraped("Title Here\n\nIntro text of the article, which is long enough.\n\nAftercare\n\n"
+                         "Drink water\n\nRest the area for a day or two after a deep session.\n").body
+    assert "## Drink water" in body and "## Aftercare" not in body
+
+
+def test_spacing_before_punctuation_is_mended_but_not_ellipses_or_decimals():
+    body = clean_scraped("Title Here\n\nIt helps , mostly ; try it ! Or not ? Sessions take 0.5 to 1 hour ...\n").body
+    assert body == "It helps, mostly; try it! Or not? Sessions take 0.5 to 1 hour...\n"

@@ -71,3 +71,46 @@ def test_reindex_shows_progress_while_it_embeds_new_texts(tmp_path, monkeypatch)
     assert "Embedding new texts" in result.output and list((tmp_path / "cache").glob("embeddings-*.npz"))
     again = CliRunner().invoke(main, ["reindex"])
     assert "Embedding new texts" not in again.output  # nothing new: the cache has it all
+
+
+def test_import_article_marks_headings_and_reports_in_plain_plurals(runner, tmp_path):
+    from test_cleaning import SCRAPE
+    raw = tmp_path / "raw.txt"
+    raw.write_text(SCRAPE)
+    out = tmp_path / "new-corpus"  # created when missing
+    result = runner.invoke(main, ["import-article", str(raw), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 passages of 8-22 words, 1 heading" in result.output
+    text = (out / "what-to-expect-at-your-first-remedial-massage.md").read_text()
+    assert "\n## During the massage\n" in text and "health, your injuries" in text
+    (out / "extra").mkdir()
+    one = tmp_path / "one.txt"
+    one.write_text("Neck Care\n\nMassage eases a stiff neck.\n")
+    result = runner.invoke(main, ["import-article", str(one), "--out", str(out / "extra")])
+    assert "1 passage of 5 words, 0 headings" in result.output, result.output
+    check = runner.invoke(main, ["check-corpus", str(out / "extra")])
+    assert "1 passage of 5 words, 0 visitor questions" in check.output
+    assert "1 document, 1 passage: corpus OK" in check.output
+
+
+def test_ask_explain_prints_a_readable_table_not_json(runner):
+    result = runner.invoke(main, ["ask", "--explain", "can it help siatica"])
+    assert result.exit_code == 0, result.output
+    why = result.output.split("--- why ---", 1)[1]
+    assert "{" not in why and '"' not in why  # no raw JSON
+    assert "decision     answer" in why and "safety       no rule matched" in why
+    assert "spelling     siatica -> sciatica" in why
+    assert "sciatica (typed 'siatica')  sciatica  as written  used" in why
+    header = next(line for line in why.splitlines() if line.strip().startswith("#  score"))
+    assert header.split() == ["#", "score", "BM25", "part", "meaning", "part", "BM25", "passage"]
+    rows = [line.split() for line in why.splitlines() if line[:3] in ("  1", "  2", "  3") and "#" in line]
+    assert len(rows) == 3
+    for number, score, bm25_part, meaning_part, *_ in rows:
+        assert round(float(bm25_part) + float(meaning_part), 4) == float(score)
+    assert "1. BM25 " in why and "= terms " in why
+
+
+def test_ask_explain_of_an_urgent_message_names_the_rule(runner):
+    why = runner.invoke(main, ["ask", "--explain", "I have crushing chest pain"]).output.split("--- why ---", 1)[1]
+    assert "decision     urgent" in why and "rule         urgent: chest pain" in why
+    assert "Top passages" not in why

@@ -82,3 +82,14 @@ def test_missing_and_empty_directory(tmp_path):
         load_corpus(tmp_path / "nope")
     with pytest.raises(CorpusError, match="no .md or .txt"):
         load_corpus(tmp_path)
+
+
+def test_an_optional_url_names_the_articles_public_page(tmp_path):
+    doc = read_document(write(tmp_path / "a.md", "---\ntitle: A\nurl: https://clinic.example/blog/a\n---\n\nText here.\n"))
+    assert doc.meta["url"] == "https://clinic.example/blog/a"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "/blog/a", "clinic.example/a", "https://x.example/a b"])
+def test_a_url_that_is_not_a_public_web_address_is_refused(tmp_path, url):
+    with pytest.raises(CorpusError, match="a.md: 'url' must be"):
+        read_document(write(tmp_path / "a.md", f"---\ntitle: A\nurl: {url}\n---\n\nText here.\n"))

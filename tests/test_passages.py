@@ -54,3 +54,17 @@ def test_passages_keep_their_sentences_as_offsets_into_the_text():
     assert passages[0].sentences == ("First one here.", "Second, with e.g. an abbreviation.", "Third!")
     docs, _ = load_corpus("corpus")
     assert all(" ".join(p.sentences) == p.text and p.sentences for p in split_corpus(docs))
+
+
+def test_a_passage_links_to_its_article_at_its_heading(tmp_path):
+    from faqbot.knowledge.corpus import read_document
+    from faqbot.knowledge.passages import split_document
+
+    (tmp_path / "ours.md").write_text("---\ntitle: Ours\n---\n\nOpening text.\n\n## During the Massage\n\nMore text.\n")
+    (tmp_path / "public.md").write_text("---\ntitle: Public\nurl: https://clinic.example/blog/public\n---\n\n"
+                                        "Opening text.\n\n## Aftercare & Rest\n\nMore text.\n")
+    ours = split_document(read_document(tmp_path / "ours.md"))
+    assert [p.url for p in ours] == ["/articles/ours", "/articles/ours#during-the-massage"]
+    public = split_document(read_document(tmp_path / "public.md"))
+    assert [p.url for p in public] == ["https://clinic.example/blog/public",
+                                       "https://clinic.example/blog/public#aftercare-rest"]

@@ -1,5 +1,6 @@
 """Try a question, see why: the trace staff get from the console, the API and the CLI."""
 import json
+import re
 import sqlite3
 
 import pytest
@@ -130,3 +131,38 @@ def test_cli_explain_prints_the_same_trace(runner):
     assert result.exit_code == 0, result.output
     trace = json.loads(result.output)["trace"]
     assert trace["decision"] == "answer" and "pain" in trace["own_terms"] and trace["hits"][0]["contributions"]
+
+
+def test_each_passage_score_is_taken_apart_so_the_numbers_add_up(api, staff_app):
+    import numpy as np
+
+    message = "will remedial massage help my sciatica?"
+    trace = explain(api, message)["trace"]
+    bot = staff_app.extensions["faqbot"]
+    sims = bot.understanding.index.similarities(bot.understanding.meaning.query(message))
+    rows = {p.id: i for i, p in enumerate(bot.index.passages)}
+    assert len(trace["hits"]) == 3
+    for hit in trace["hits"]:
+        m = hit["makeup"]
+        assert m["fused"] and m["weight"] == 0.5
+        # The two parts add up to the score, exactly at the four decimals shown.
+        assert round(m["bm25_part"] + m["meaning_part"], 4) == hit["score"]
+        assert m["bm25_part"] == pytest.approx(0.5 * m["bm25"] / m["best_bm25"], abs=1e-4)
+        # The meaning part is the weight times the similarity scaled 0..1 over the passages, as fuse() mixes it.
+        scaled = (sims[rows[hit["id"]]] - sims.min()) / (sims.max() - sims.min())
+        assert m["meaning_scaled"] == pytest.approx(scaled, abs=1e-3)
+        # BM25 is the terms' contributions, lifted by a visitor-question match.
+        assert m["terms"] == pytest.approx(sum(hit["contributions"].values()), abs=1e-3)
+        assert m["bm25"] == pytest.approx(m["terms"] * (1 + m["variant_weight"] * m["variant"]), rel=1e-3)
+    assert np.isclose(trace["hits"][0]["makeup"]["bm25_scaled"], 1.0)
+
+
+def test_the_console_shows_what_each_score_is_made_of(console):
+    page = console.get("/staff/", query_string={"message": "will remedial massage help my sciatica?"}).text
+    assert "What the score is made of" in page
+    sums = re.findall(r'BM25 <strong class="bm25-part">([\d.]+)</strong></span> \+ <span title="meaning part">'
+                      r'meaning <strong class="meaning-part">([\d.]+)</strong></span> = <strong>([\d.]+)</strong>', page)
+    assert len(sums) == 3
+    for bm25, meaning, score in sums:
+        assert round(float(bm25) + float(meaning), 4) == float(score)
+    assert "visitor-question match" in page and "scaled similarity" in page

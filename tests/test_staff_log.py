@@ -4,6 +4,8 @@ import io
 import sqlite3
 import time
 
+import pytest
+
 from staff_fixtures import Console, api, console, make_app, staff_app  # noqa: F401
 
 from faqbot.evaluation.analytics import safe_cell
@@ -136,3 +138,79 @@ def test_console_log_page(console):
     assert "<b>how much</b>" not in page
     with console.get("/staff/export.csv") as response:
         assert response.status_code == 200 and "too vague" in response.get_data(as_text=True)
+
+
+def test_topics_name_passages_by_heading_or_opening_words_never_by_id(console):
+    client = console.client
+    ask(client, "What is remedial massage?")  # the introduction of an article: no heading
+    ask(client, "Can remedial massage boost my immunity?")
+    body = console.client.get("/api/staff/log", headers={"Authorization": "Bearer staff-token-0123456789abcdef"}).get_json()
+    names = [p["passage"] for topic in body["topics"] for p in topic["passages"]]
+    assert "“Massage therapy is mainly done to…”" in names and "Boosts Immunity" in names, names
+    page = console.get("/staff/log?days=7").text
+    table = page[page.index("Most asked topics"):]
+    assert "#1" not in table and "top-benefits#" not in table
+
+
+def raw_get(origin: str, path: str, version: str, headers: dict) -> bytes:
+    """Send one GET over a plain socket and read until the server closes: what any client receives."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(origin)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        lines = [f"GET {path} {version}", f"Host: {url.netloc}", "Connection: close",
+                 *(f"{k}: {v}" for k, v in headers.items())]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def test_an_export_that_fails_mid_download_is_visibly_incomplete(tmp_path, monkeypatch, caplog):
+    from werkzeug.serving import make_server
+    import threading
+
+    from faqbot.answering.conversation import Turn
+    from faqbot.storage.base import StoreUnavailable
+
+    monkeypatch.setattr("faqbot.storage.base.EXPORT_PAGE", 10)
+    app = make_app(tmp_path)
+    store = app.extensions["faqbot.store"]
+    for i in range(35):
+        store.record(f"session{i:06d}", Turn(f"reply{i:06d}", f"question {i}", "answer", {}), 0.9, "top-benefits#1")
+    real = store._query
+
+    def flaky(sql, params=()):
+        if "GROUP BY q.reply_id" in sql and params[3]:  # any export page after the first fails, as a disk would
+            raise StoreUnavailable("disk I/O error")
+        return real(sql, params)
+    monkeypatch.setattr(store, "_query", flaky)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{server.server_port}"
+    headers = {"Authorization": "Bearer staff-token-0123456789abcdef"}
+    try:
+        # HTTP/1.1: chunked, and the stream is cut without its last (zero-length) chunk: clients report an error.
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        conn.request("GET", "/api/staff/export.csv?days=30", headers=headers)
+        response = conn.getresponse()
+        assert response.status == 200 and response.getheader("Transfer-Encoding") == "chunked"
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            response.read()
+        conn.close()
+        partial = cut.value.partial.decode("utf-8-sig")
+        assert partial.rstrip().splitlines()[-1].startswith("EXPORT INCOMPLETE: the log could not be read after 10 rows")
+        raw = raw_get(origin, "/api/staff/export.csv?days=30", "HTTP/1.1", headers)
+        assert not raw.endswith(b"0\r\n\r\n")
+        # Behind a proxy that reads the body to the close (HTTP/1.0 upstream), the abort may not reach the
+        # browser: the file's own last line still says it is cut short.
+        rows = list(csv.reader(io.StringIO(partial)))
+        assert len(rows) == 1 + 10 + 1 and rows[-1][0].startswith("EXPORT INCOMPLETE")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert any("CSV export failed after 10 rows" in r.getMessage() for r in caplog.records)

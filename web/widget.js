@@ -202,12 +202,19 @@ function render(e) {
 }
 
 function sources(ps) {
-  const titles = [...new Set(ps.map((p) => p.source?.title || "Clinic article"))];
-  return h("div.src", null, h("p", null, (titles[1] ? "Sources: " : "Source: ") + titles.join(" · ")),
+  const first = {};
+  for (const p of ps) first[p.source?.title || "Clinic article"] ??= p;
+  const ts = Object.keys(first);
+  return h("div.src", null, h("p", null, ts[1] ? "Sources: " : "Source: ", ts.flatMap((t, i) => [i ? " · " : "", link(first[t], t)])),
     h("details", null, h("summary.link", null, h("span.show", null, "Show"), h("span.hide", null, "Hide"), " sources"), ps.map((p) => {
       const s = p.source || {};
-      return h("blockquote", null, h("p.cite", null, (s.title || "") + (s.heading ? " › " + s.heading : "")), p.text);
+      return h("blockquote", null, h("p.cite", null, link(p, (s.title || "") + (s.heading ? " › " + s.heading : ""))), p.text);
     })));
+}
+// The article a passage comes from, in a new tab: its public page, or the service's own (a path on the API).
+function link(p, text) {
+  const u = p.source?.url, href = u && safeUrl(u[0] === "/" ? api + u : u);
+  return href ? h("a.art", { href, target: "_blank", rel: "noopener" }, text, h("span.sr", null, " (opens in a new tab)")) : text;
 }
 
 function contact(c) {

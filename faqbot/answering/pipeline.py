@@ -65,7 +65,7 @@ def passage_json(hit: Hit) -> dict:
     return {
         "id": p.id,
         "text": p.text,
-        "source": {"id": p.doc_id, "title": p.doc_title, "heading": p.heading},
+        "source": {"id": p.doc_id, "title": p.doc_title, "heading": p.heading, "url": p.url},
         "score": round(hit.score, 4),
     }
 

@@ -4,20 +4,28 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import logging
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
+from ..knowledge.passages import Passage
 from ..knowledge.text import tokenize
 from ..answering.pipeline import Bot
 from ..storage.base import Downvote, Store
 
+log = logging.getLogger(__name__)
 MAX_ROWS = 20000  # most recent log rows a console view reads
 SIMILAR = 0.5  # IDF-weighted Jaccard at which two wordings count as the same question
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ("time_utc", "session_id", "reply_id", "message", "type", "confidence", "top_passage",
                "topic", "votes_up", "votes_down", "comments")
+INCOMPLETE = "EXPORT INCOMPLETE"  # the last line of a download cut short
+
+
+class ExportInterrupted(Exception):
+    """The log failed mid-download: raised after the rows sent so far, so the server aborts the response."""
 
 
 @dataclass
@@ -39,7 +47,7 @@ class Topic:
     doc_id: str
     title: str
     count: int
-    passages: list[tuple[str, int]]  # (heading or passage id, times it was the top passage)
+    passages: list[tuple[str, int]]  # (heading, or the opening words of a passage without one; times top)
 
 
 @dataclass
@@ -100,6 +108,16 @@ def closest(bot: Bot, group: Group) -> None:
         group.why = f"confidence now {trace.confidence:.2f} vs threshold {trace.threshold:.2f} ({trace.decision})"
 
 
+def passage_label(passage: Passage | None, words: int = 6) -> str:
+    """Name a passage for people: its heading, else its opening words (an article's introduction has none)."""
+    if passage is None:
+        return "a passage no longer in the corpus"
+    if passage.heading:
+        return passage.heading
+    opening = passage.text.split()
+    return "“" + " ".join(opening[:words]) + ("…" if len(opening) > words else "") + "”"
+
+
 def topics(bot: Bot, rows: list[tuple[str | None]]) -> list[Topic]:
     """Count answered questions per article and, within it, per passage."""
     by_id = {p.id: p for p in bot.index.passages}
@@ -109,7 +127,7 @@ def topics(bot: Bot, rows: list[tuple[str | None]]) -> list[Topic]:
         passage = by_id.get(passage_id)
         doc_id = passage.doc_id if passage else passage_id.split("#")[0]
         titles[doc_id] = passage.doc_title if passage else f"{doc_id} (no longer in the corpus)"
-        per_doc[doc_id][(passage.heading if passage else None) or passage_id] += 1
+        per_doc[doc_id][passage_label(passage)] += 1
     out = [Topic(d, titles[d], sum(c.values()), c.most_common(5)) for d, c in per_doc.items()]
     return sorted(out, key=lambda t: (-t.count, t.title))
 
@@ -166,11 +184,22 @@ def export_csv(bot: Bot, store: Store, days: float):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for page in itertools.chain([first], pages):
-        for created, sid, rid, message, type_, conf, top, up, down_, comments in page:
-            writer.writerow([iso(created), safe_cell(sid), safe_cell(rid), safe_cell(message), type_,
-                             "" if conf is None else f"{conf:.4f}", safe_cell(top),
-                             safe_cell(titles.get(top, "")), up, down_, safe_cell(comments)])
+    sent = 0
+    try:
+        for page in itertools.chain([first], pages):
+            for created, sid, rid, message, type_, conf, top, up, down_, comments in page:
+                writer.writerow([iso(created), safe_cell(sid), safe_cell(rid), safe_cell(message), type_,
+                                 "" if conf is None else f"{conf:.4f}", safe_cell(top),
+                                 safe_cell(titles.get(top, "")), up, down_, safe_cell(comments)])
+            sent += len(page)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    except Exception as exc:
+        # The status line is long gone: say so in the file itself (for a client or proxy that can't tell a
+        # cut-off body from a finished one), then raise, so the server ends the response without its last
+        # chunk and the browser or curl reports the download as failed instead of saving a short file.
+        log.warning("CSV export failed after %d rows: %s", sent, exc)
+        writer.writerow([f"{INCOMPLETE}: the log could not be read after {sent} rows; download it again"])
         yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        raise ExportInterrupted(f"export failed after {sent} rows") from exc

@@ -1,12 +1,12 @@
 """Run the real pipeline for staff: one message with its trace, or an evaluation with each failure's."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ..knowledge.text import tokenize
 from ..answering.conversation import Turn
 from .runner import CaseResult, Report, below_thresholds, run_case
-from ..answering.pipeline import Bot, Reply, reply_json
+from ..answering.pipeline import CANDIDATES, Bot, Reply, reply_json
 
 MAX_CASES = 1000  # a console run answers within a request
 
@@ -17,6 +17,40 @@ class Explanation:
     reply: Reply
     history: list[Turn]  # the earlier turns the pipeline was given as context
     terms: list[dict]  # each analysed word: surface, term, how it was derived, whether it counted
+    makeup: list[dict] = field(default_factory=list)  # what each traced passage's score is made of
+
+
+def score_makeup(bot: Bot, reply: Reply) -> list[dict]:
+    """Take each traced passage's score apart, so the console's numbers add up.
+
+    BM25 = (sum of the terms' contributions) x (1 + variant weight x visitor-question match).
+    With the meaning layer on, the score is fuse()'s mix: (1 - w) x BM25 / the best BM25 among
+    the candidates + w x the passage's meaning similarity scaled 0..1 over the passages; the
+    meaning part is the rest of the score once the BM25 part is taken away (it is w x that
+    scaled similarity, to rounding), so the two parts add up to the score exactly.
+    """
+    trace = reply.trace
+    if not trace.hits:
+        return []
+    index = bot.index
+    final, variants = index.ranked(trace.weights, candidates=CANDIDATES) if trace.weights else ({}, {})
+    by_id = {index.passages[i].id: (value, variants.get(i, 0.0)) for i, value in final.items()}
+    best = max(final.values(), default=0.0)
+    fused = bot.understanding is not None
+    w = bot.settings.SEMANTIC_WEIGHT
+    out = []
+    for h in trace.hits:
+        bm25, variant = by_id.get(h["id"], (0.0, 0.0))
+        row = {"terms": round(sum(h["contributions"].values()), 4), "variant": round(variant, 4),
+               "variant_weight": index.variant_weight, "bm25": round(bm25, 4), "fused": fused}
+        if fused:
+            lexical = bm25 / best if best > 0 else 0.0
+            bm25_part = round((1 - w) * lexical, 4)
+            meaning_part = round(h["score"] - bm25_part, 4)
+            row.update(weight=w, best_bm25=round(best, 4), bm25_scaled=round(lexical, 4), bm25_part=bm25_part,
+                       meaning_part=meaning_part, meaning_scaled=round(meaning_part / w, 4) if w else 0.0)
+        out.append(row)
+    return out
 
 
 def replay(bot: Bot, messages: list[str], history: list[Turn] | None = None) -> list[Turn]:
@@ -51,12 +85,15 @@ def analysed_terms(bot: Bot, message: str, reply: Reply) -> list[dict]:
 def explain(bot: Bot, message: str, history: list[Turn]) -> Explanation:
     """Answer a message as the widget would, without storing anything."""
     reply = bot.reply(message, history)
-    return Explanation(message, reply, history, analysed_terms(bot, message, reply))
+    return Explanation(message, reply, history, analysed_terms(bot, message, reply), score_makeup(bot, reply))
 
 
 def trace_json(exp: Explanation) -> dict:
     """Describe why the pipeline replied as it did."""
-    return {**asdict(exp.reply.trace), "terms": exp.terms,
+    trace = asdict(exp.reply.trace)
+    for hit, makeup in zip(trace["hits"], exp.makeup):
+        hit["makeup"] = makeup
+    return {**trace, "terms": exp.terms,
             "context": [{"message": t.message, "type": t.type} for t in exp.history]}
 
 
@@ -75,7 +112,8 @@ def case_explanation(bot: Bot, result: CaseResult) -> Explanation:
     """Explain an evaluated case's last turn (earlier turns shown as its context)."""
     messages = result.case.get("turns") or [result.case["q"]]
     earlier = [Turn(f"earlier-{i}", m, "", {}) for i, m in enumerate(messages[:-1])]
-    return Explanation(messages[-1], result.reply, earlier, analysed_terms(bot, messages[-1], result.reply))
+    return Explanation(messages[-1], result.reply, earlier, analysed_terms(bot, messages[-1], result.reply),
+                       score_makeup(bot, result.reply))
 
 
 def report_json(bot: Bot, report: Report, config) -> dict:

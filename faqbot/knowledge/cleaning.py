@@ -10,6 +10,8 @@ NAV_LINES = re.compile(r"^\s*(?:«|&laquo;)?\s*(?:back to home|posted on|share t
 LINK_TEXT = re.compile(r"\s*\b(?:Full Article|Read More|Click Here|Learn More|Continue Reading)\b\s*")
 NUMBERED = re.compile(r"^\d+[.)]\s+")
 TERMINAL = re.compile(r"[.!:;,]$")  # a heading may be a question
+# A space a scrape left before punctuation, where an inline link or tag was: "health , your" / "an hour ."
+SPACE_BEFORE_PUNCT = re.compile(r"(?<=\S) +([,.;:!?]+)(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,24 @@ def is_heading(line: str, max_words: int = 12) -> bool:
     return 0 < len(words) <= max_words and not TERMINAL.search(line) and not line[:1].islower()
 
 
+def mend_spacing(text: str) -> str:
+    """Close the gap a scrape leaves before punctuation ("health , your" -> "health, your")."""
+    return SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+def mark_headings(blocks: list[str]) -> list[str]:
+    """Mark as "## " each short line without final punctuation that is followed by a paragraph.
+
+    Read from the end: the last block is a paragraph, and a heading-like line counts as a paragraph
+    when no paragraph follows it, so "During the massage" above a short, unpunctuated last
+    paragraph is still a heading (a scrape often drops a paragraph's final full stop).
+    """
+    heading = [False] * len(blocks)
+    for i in range(len(blocks) - 2, -1, -1):
+        heading[i] = is_heading(blocks[i]) and not heading[i + 1]
+    return ["## " + NUMBERED.sub("", b) if h else b for b, h in zip(blocks, heading)]
+
+
 def is_caption(line: str) -> bool:
     """Tell whether a line is a stray image caption: short, lower-case, unpunctuated."""
     words = line.split()
@@ -45,7 +65,7 @@ def is_caption(line: str) -> bool:
 def clean_scraped(raw: str, title: str | None = None) -> CleanArticle:
     """Strip scrape artefacts from a raw article and mark its headings."""
     text = LINK_TEXT.sub(" ", normalise_text(raw))
-    text = normalise_text(text)
+    text = mend_spacing(normalise_text(text))
     # Site chrome: "Site Name / « Back to Home" at the top goes as a block.
     lines = [ln.strip() for ln in text.split("\n")]
     blocks = [ln for ln in lines if ln]
@@ -68,11 +88,5 @@ def clean_scraped(raw: str, title: str | None = None) -> CleanArticle:
             title = kept.pop(0)
     elif kept and kept[0] == title:
         kept.pop(0)
-    out: list[str] = []
-    for i, block in enumerate(kept):
-        next_is_text = i + 1 < len(kept) and not is_heading(kept[i + 1])
-        if is_heading(block) and next_is_text:
-            out.append("## " + NUMBERED.sub("", block))
-        else:
-            out.append(block)
+    out = mark_headings(kept)
     return CleanArticle(title=title, body="\n\n".join(out) + "\n")

@@ -10,6 +10,7 @@ from .cleaning import is_heading, normalise_text
 SUFFIXES = (".md", ".txt")
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n?", re.S)
 QUESTION = re.compile(r"^Q:\s*(.+)$")
+PUBLIC_URL = re.compile(r"https?://[^\s<>\"'#]+", re.I)  # an optional `url:`: where the article is published
 
 
 class CorpusError(Exception):
@@ -107,6 +108,9 @@ def read_document(path: Path) -> Document:
     if not title:
         hint = "add 'title:' front matter or a '# Title' first line" if markdown else "make the first line the title"
         raise CorpusError([f"{name}: missing title ({hint})"])
+    url = meta.get("url", "")
+    if url and not PUBLIC_URL.fullmatch(url):
+        raise CorpusError([f"{name}: 'url' must be the article's public http:// or https:// address, not {url!r}"])
     doc_id = slug(meta.get("id") or path.stem)
     return Document(doc_id, title, str(path), tuple(blocks), meta)
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .text import import_nltk
-from .corpus import Document
+from .corpus import Document, slug
 
 import_nltk()
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 MIN_WORDS, MAX_WORDS = 40, 120
+ARTICLE_PATH = "/articles/{}"  # the service's own page of an article with no public `url:`
 # Abbreviations a clinic's text uses; the untrained tokenizer only knows what we list
 # (training on five articles learnt nothing useful: see README "Sentence splitting").
 ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "etc", "vs", "approx", "no", "fig", "min", "hrs"}
@@ -29,6 +30,13 @@ class Passage:
     # Where each sentence of text ends: split once at indexing, not on every reply, and kept as
     # offsets rather than a second copy of the text (45 MB at 100,000 passages).
     breaks: tuple[int, ...] = ()
+    doc_url: str | None = None  # the article's public address (front matter `url:`), if it has one
+
+    @property
+    def url(self) -> str:
+        """Where a visitor can read this passage in its article: the public page, else ours, at its heading."""
+        base = self.doc_url or ARTICLE_PATH.format(self.doc_id)
+        return f"{base}#{heading_anchor(self.heading)}" if self.heading else base
 
     @property
     def words(self) -> int:
@@ -83,6 +91,7 @@ def split_document(doc: Document) -> list[Passage]:
         for i, chunk in enumerate(balanced_chunks(sentences(block.text))):
             units.append((heading, chunk, block.questions if i == 0 else ()))
     merged: list[tuple[str | None, list[str], tuple[str, ...]]] = []
+    url = doc.meta.get("url") or None
     for unit in units:
         if merged:
             prev = merged[-1]
@@ -93,9 +102,14 @@ def split_document(doc: Document) -> list[Passage]:
                 continue
         merged.append(unit)
     return [
-        Passage(f"{doc.id}#{n}", doc.id, doc.title, h, " ".join(sents), qs, sentence_ends(sents))
+        Passage(f"{doc.id}#{n}", doc.id, doc.title, h, " ".join(sents), qs, sentence_ends(sents), url)
         for n, (h, sents, qs) in enumerate(merged, start=1)
     ]
+
+
+def heading_anchor(heading: str) -> str:
+    """The fragment id of a heading on an article's page ("During the massage" -> during-the-massage)."""
+    return slug(heading) or "section"
 
 
 def sentence_ends(sents: list[str]) -> tuple[int, ...]:

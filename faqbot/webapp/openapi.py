@@ -65,7 +65,11 @@ def build(config) -> dict:
     contact = closed(strings("name", "phone", "email", "booking_url"))
     passage = closed({
         "id": {"type": "string"}, "text": {"type": "string"}, "score": {"type": "number"},
-        "source": closed({**strings("id", "title"), "heading": {"type": ["string", "null"]}}),
+        "source": closed({**strings("id", "title"), "heading": {"type": ["string", "null"]},
+                          "url": {"type": "string", "minLength": 1, "pattern": r"^(https?://|/articles/)", "description": (
+                              "Where to read the passage: the article's public address (its `url:` front matter), "
+                              "else a path on this service, /articles/{id}, to resolve against the API's origin; "
+                              "with #<heading anchor> when the passage has a heading.")}}),
     })
     schemas = {
         "ChatRequest": {"type": "object", "required": ["message"], "properties": {

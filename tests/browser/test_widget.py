@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +14,7 @@ XSS = "<img src=x onerror=alert(1)>"
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 SIZES = pytest.mark.parametrize("size", ["desktop", "mobile"])
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 # Contrast of text against the nearest opaque background, computed in the page (WCAG 2 formula).
 CONTRAST_JS = """
@@ -108,6 +110,41 @@ def test_ask_a_question_and_see_answer_with_disclaimer_and_sources(page: Page, b
     assert response.value.status == 201
     expect(reply.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(reply.locator(".vs")).to_have_text("Thanks for your feedback.")
+
+
+def test_each_source_links_to_its_article_in_a_new_tab_at_the_passages_heading(page: Page, base_url: str):
+    open_widget(page, base_url)
+    reply = ask(page, "can remedial massage help my immune system?")
+    title_link = reply.locator(".src > p a").first
+    expect(title_link).to_have_attribute("target", "_blank")
+    expect(title_link).to_have_attribute("rel", "noopener")
+    assert title_link.get_attribute("href").startswith(base_url + "/articles/")
+    reply.locator("summary.link").click()
+    cite = reply.locator("blockquote .cite a").first
+    heading = cite.evaluate("a => a.firstChild.textContent").split(" › ", 1)[1]
+    href = cite.get_attribute("href")
+    assert href.startswith(base_url + "/articles/") and "#" in href, href
+    with page.context.expect_page() as opened:
+        cite.click()
+    article = opened.value
+    article.wait_for_load_state()
+    assert article.url == href
+    target = article.locator("h2:target")
+    expect(target).to_have_text(heading)
+    expect(target).to_be_in_viewport()
+
+
+def test_a_source_url_that_is_not_a_web_address_is_not_a_link(page: Page, base_url: str):
+    passages = [{"id": "p1", "text": "Text.", "score": 1.0,
+                 "source": {"id": "s", "title": "Bad", "heading": None, "url": "javascript:alert(1)"}},
+                {"id": "p2", "text": "More.", "score": 0.5,
+                 "source": {"id": "t", "title": "Public", "heading": "Part", "url": "https://clinic.example/a#part"}}]
+    page.route("**/api/chat", lambda route: route.fulfill(json=fake_reply(passages=passages)))
+    open_widget(page, base_url)
+    reply = ask(page, "hello")
+    expect(reply.locator(".src > p")).to_have_text("Sources: Bad · Public (opens in a new tab)")
+    expect(reply.locator(".src > p a")).to_have_count(1)
+    expect(reply.locator(".src > p a")).to_have_attribute("href", "https://clinic.example/a#part")
 
 
 def test_a_host_button_marked_data_faqbot_open_opens_the_chat(page: Page, base_url: str):
@@ -659,7 +696,7 @@ def test_a_site_the_api_does_not_allow_is_told_apart_from_a_network_failure(make
 
 
 @SIZES
-def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str):
+def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str, artifacts: Path):
     page = sized(make_page, size)
     open_widget(page, base_url)
     reply = ask(page, "I have crushing chest pain")
@@ -673,6 +710,13 @@ def test_urgent_replies_offer_one_tap_calls(make_page, base_url: str, size: str)
     box = call.bounding_box()
     assert box["height"] >= 44 and box["width"] >= 44, box
     assert call.evaluate(CONTRAST_JS) >= 4.5
+    # docs/widget.md shows these; refreshed only on request (FAQBOT_UPDATE_SCREENSHOTS=1), so a run never dirties the tree.
+    page.mouse.move(0, 0)
+    page.locator("#fb-in").blur()
+    crisis.scroll_into_view_if_needed()
+    name = f"widget-urgent-{size}.png"
+    page.screenshot(path=str(DOCS_SCREENSHOTS / name if os.environ.get("FAQBOT_UPDATE_SCREENSHOTS") else artifacts / name),
+                    animations="disabled")
     page.reload()  # kept with the conversation
     expect(page.locator(".msg.urgent").last.get_by_role("link", name="Call Lifeline 13 11 14")).to_be_visible()
 
