@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from ..knowledge.text import tokenize
 from ..answering.conversation import Turn
 from .runner import CaseResult, Report, below_thresholds, run_case
-from ..answering.pipeline import CANDIDATES, Bot, Reply, reply_json
+from ..answering.pipeline import Bot, Reply, reply_json
+from ..answering.retrieval import CANDIDATES
 
 MAX_CASES = 1000  # a console run answers within a request
 
