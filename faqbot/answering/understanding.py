@@ -70,6 +70,7 @@ class Understanding:
         self.smalltalk = Bank(examples("smalltalk.toml", "intent"), meaning)
         self.topics = Bank(examples("clinic_topics.toml", "topic"), meaning)
         self.flags = Bank(safety_examples(), meaning)
+        self.categories = sorted(set(self.flags.labels) - {"harmless"})  # the red-flag examples' labels
 
     # -- red flags -------------------------------------------------------------------------------
     def red_flag_probability(self, vec: np.ndarray) -> float:
@@ -86,7 +87,7 @@ class Understanding:
                 continue
             prob = self.red_flag_probability(v)
             if prob >= p["threshold"]:
-                nearest = self.flags.nearest(v, [c for c in self.flags._rows if c != "harmless"])
+                nearest = self.flags.nearest(v, self.categories)
                 if nearest is not None:
                     return RedFlag(nearest.label, prob, nearest, in_window)
         return None
