@@ -65,9 +65,9 @@ class Meaning:
         """Return the vectors of texts known in advance, embedding only those never seen before."""
         self._load()
         keys = [text_key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._known))
+        missing = {k: None for k in keys if k not in self._known}  # ordered, and a set to look in
         if missing:
-            todo = {k: t for k, t in zip(keys, texts) if k in set(missing)}
+            todo = {k: t for k, t in zip(keys, texts) if k in missing}
             order = sorted(todo, key=lambda k: len(todo[k]))  # similar lengths pad less
             for start in range(0, len(order), BATCH):
                 chunk = order[start : start + BATCH]
