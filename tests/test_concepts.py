@@ -48,3 +48,11 @@ def test_no_sentence_or_visitor_question_of_the_corpus_is_a_red_flag(bot, concep
 def test_a_flag_naming_an_undefined_concept_is_refused():
     with pytest.raises(ValueError, match="undefined concepts"):
         Concepts({"chest": ["chest"]}, set(), [("heart_attack", [["chest", "sweaty"]])])
+
+
+def test_a_thanks_after_an_urgent_reply_does_not_bring_the_advice_back(bot):
+    first, turns = bot.converse(["my calf is hot, red and swollen after my flight"])
+    assert first.type == "urgent"
+    assert bot.converse(["ok thank you"], turns)[0].type == "smalltalk"
+    # Anything else is still read with it: the visitor is still talking about the red flag.
+    assert bot.converse(["should I still have my massage tomorrow?"], turns)[0].type == "urgent"

@@ -185,7 +185,7 @@ class Bot:
 
     def safety(self, message: str, history: list[Turn] | None, vec, trace: Trace) -> SafetyResult:
         """Screen a message (and the last turns) with the three safety layers; note what fired."""
-        result, notes = self.screen.check(message, history, vec)
+        result, notes = self.screen.check(message, history, vec, self.smalltalk.match(message) is not None)
         trace.meaning.extend(notes)
         trace.safety = list(result.matched)
         return result

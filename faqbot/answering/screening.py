@@ -22,8 +22,12 @@ class Screen:
     def __init__(self, gate: SafetyGate, concepts: Concepts, understanding: Understanding | None):
         self.gate, self.concepts, self.understanding = gate, concepts, understanding
 
-    def check(self, message: str, history: list[Turn] | None, vec) -> tuple[SafetyResult, list[str]]:
-        """Return the result (urgent rule, cautions, what matched) and notes on the layer that fired."""
+    def check(self, message: str, history: list[Turn] | None, vec, small_talk: bool = False
+              ) -> tuple[SafetyResult, list[str]]:
+        """Return the result (urgent rule, cautions, what matched) and notes on the layer that fired.
+
+        small_talk: the message is only a thanks, a greeting or a goodbye.
+        """
         safety = self.gate.check(message)
         notes: list[str] = []
         resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
@@ -33,7 +37,9 @@ class Screen:
                 safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
                                       safety.said)
         # The last turns read together: "an operation last week" then "my calf is hot and swollen".
-        earlier = [t.message for t in (history or [])[-WINDOW_TURNS:]]
+        # After an urgent reply, "thanks, I'll go" must not bring the advice back; anything else about
+        # it ("should I still have my massage?") is still read with it.
+        earlier = [t.message for t in (history or [])[-WINDOW_TURNS:] if not (small_talk and t.type == "urgent")]
         if safety.urgent is None:
             found = self.concepts.check(message) or (self.concepts.check(". ".join([*earlier, message]))
                                                      if earlier else None)
