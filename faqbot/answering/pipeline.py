@@ -120,7 +120,8 @@ class Bot:
         s, u = self.settings, self.understanding
         trace = Trace(threshold=s.CONFIDENCE_THRESHOLD)
         vec = u.meaning.query(message) if u else None  # the one embedding every stage shares
-        safety = self.safety(message, history, vec, trace)
+        intent = self.smalltalk.match(message)  # once: the safety screen needs it too
+        safety = self.safety(message, history, vec, trace, small_talk=intent is not None)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
             advice = safety.urgent.advice
@@ -129,7 +130,6 @@ class Bot:
                     if key in advice]
             return Reply("urgent", self.fill(advice), [], s.DISCLAIMER, [], trace=trace, actions=call_actions(*said))
         sims = self.retriever.similarities(vec, message) if u else None
-        intent = self.smalltalk.match(message)
         if intent is None and u and len(message.split()) <= SMALLTALK_WORDS:
             near = u.intent(u.smalltalk, vec, float(sims.max()), "smalltalk_min")
             if near is not None:
@@ -183,9 +183,10 @@ class Bot:
             top_passage=top.passage.id, trace=trace,
         )
 
-    def safety(self, message: str, history: list[Turn] | None, vec, trace: Trace) -> SafetyResult:
+    def safety(self, message: str, history: list[Turn] | None, vec, trace: Trace,
+               small_talk: bool = False) -> SafetyResult:
         """Screen a message (and the last turns) with the three safety layers; note what fired."""
-        result, notes = self.screen.check(message, history, vec, self.smalltalk.match(message) is not None)
+        result, notes = self.screen.check(message, history, vec, small_talk)
         trace.meaning.extend(notes)
         trace.safety = list(result.matched)
         return result
