@@ -136,6 +136,10 @@ class Settings:
         return cls(**{f.name: mapping.get(f.name, DEFAULTS[f.name]) for f in fields(cls)})
 
 
+_SWITCH_WORDS = {"on": True, "true": True, "yes": True, "1": True,
+                 "off": False, "false": False, "no": False, "0": False}
+
+
 def from_env(environ=None, prefix: str = "FAQBOT_") -> dict:
     """Read FAQBOT_* variables, JSON-decoding values as Flask's from_prefixed_env does."""
     environ = os.environ if environ is None else environ
@@ -149,7 +153,15 @@ def from_env(environ=None, prefix: str = "FAQBOT_") -> dict:
                 value = json.loads(raw)
             except ValueError:
                 value = raw
-            if isinstance(DEFAULTS.get(key[len(prefix):]), list) and not isinstance(value, list):
+            default = DEFAULTS.get(key[len(prefix):])
+            if isinstance(default, bool) and isinstance(value, str):
+                # "off" is not JSON, so it arrived as the string "off", which is truthy: read the
+                # words people write for a switch, and refuse anything else rather than guess.
+                word = value.strip().lower()
+                if word not in _SWITCH_WORDS:
+                    raise ValueError(f"{key}={raw!r}: expected one of on/off, true/false, yes/no, 1/0")
+                value = _SWITCH_WORDS[word]
+            if isinstance(default, list) and not isinstance(value, list):
                 value = [value]  # FAQBOT_STARTERS="What is it?" means one starter, not its letters
             out[key[len(prefix):]] = value
     return out

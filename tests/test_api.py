@@ -3,6 +3,7 @@ import json
 import pytest
 
 from faqbot import create_app
+from faqbot.config import from_env
 
 
 def test_chat_contract(chat):
@@ -133,6 +134,18 @@ def test_config_from_environment(monkeypatch, tmp_path):
     client = app.test_client()
     assert client.post("/api/chat", json={"message": "x" * 11}).status_code == 400
     assert client.get("/api/info").get_json()["contact"]["phone"] == "0400 000 000"
+
+
+@pytest.mark.parametrize("raw, expected", [("off", False), ("OFF", False), ("false", False), ("no", False),
+                                           ("0", False), ("on", True), ("true", True), ("1", True), (" Yes ", True)])
+def test_switches_read_the_words_people_write(raw, expected):
+    # FAQBOT_SEMANTIC=off used to arrive as the truthy string "off" and left the model on.
+    assert from_env({"FAQBOT_SEMANTIC": raw}) == {"SEMANTIC": expected}
+
+
+def test_a_switch_that_is_neither_on_nor_off_is_refused():
+    with pytest.raises(ValueError, match="FAQBOT_SEMANTIC"):
+        from_env({"FAQBOT_SEMANTIC": "maybe"})
 
 
 def test_cors_is_same_origin_by_default_and_configurable(tmp_path, client):
