@@ -32,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["faqbot"] = bot
     app.extensions["faqbot.corpus"] = corpus  # what the staff console shows: described once, as built
     app.extensions["faqbot.store"] = store
+    # Chats save their turn at once and leave the question-log row to a background writer.
+    app.extensions["faqbot.log"] = storage.QuestionLog(store, capacity=int(app.config["LOG_SPOOL"]))
 
     from .webapp import api
     from . import errors

@@ -20,6 +20,9 @@ DEFAULTS: dict = {
     "SESSION_TTL": 30 * 60,  # seconds a quiet conversation is remembered
     "SESSION_TURNS": 6,  # recent turns kept per session
     "LOG_RETENTION_DAYS": 90,
+    # Question-log rows a worker keeps in memory while the database is down (oldest dropped
+    # beyond): 20,000 is over 30 minutes of 20 chats/s across two workers.
+    "LOG_SPOOL": 20_000,
     "TOP_K": 3,
     "BM25_VARIANT": "plus",
     "BM25_K1": 1.2,

@@ -8,12 +8,24 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from netutil import free_port, wait_for_port  # noqa: E402,F401  (one copy, shared with the benchmarks)
+
+
+def eventually(check, seconds: float = 20.0, every: float = 0.2) -> bool:
+    """Poll check() until it is true or the time is up; say which."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(every)
+    return False
 
 
 def postgres_bin(name: str) -> str | None:
@@ -55,6 +67,23 @@ class Postgres:
 
     def stop(self, mode: str = "fast") -> None:
         self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def _pids(self) -> list[int]:
+        """The postmaster and its children (backends, WAL writer...)."""
+        master = int((self.data / "postmaster.pid").read_text().split()[0])
+        from bench_http import children
+
+        return [master, *children(master)]
+
+    def freeze(self) -> None:
+        """Stop every server process (SIGSTOP): connections stay open and nothing answers, as on a
+        hung host; thaw() lets them go on."""
+        for pid in self._pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._pids():
+            os.kill(pid, signal.SIGCONT)
 
     def url(self, schema: str | None = None) -> str:
         base = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"

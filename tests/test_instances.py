@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import servers
+from servers import eventually
 from staff_fixtures import CORPUS, TOKEN
 from test_staff_reindex import CUPPING, NEW_DOC
 
@@ -104,9 +105,12 @@ def test_feedback_given_on_one_shows_in_the_others_console(pair):
     status, _ = a.call("POST", "/api/feedback", {"session_id": reply["session_id"], "reply_id": reply["reply_id"],
                                                  "vote": "down", "comment": "shared across instances"})
     assert status == 201
-    status, log = b.call("GET", "/api/staff/log", staff=True)
-    assert status == 200
-    assert "shared across instances" in [d["comment"] for d in log["downvotes"]]
+    # The other instance's console sees it once the first one's question-log writer has run (every
+    # 0.05 s; its own console flushes first, another instance's cannot).
+    def shown():
+        status, log = b.call("GET", "/api/staff/log", staff=True)
+        return status == 200 and "shared across instances" in [d["comment"] for d in log["downvotes"]]
+    assert eventually(shown, seconds=5)
 
 
 def test_rate_limits_are_shared(pair):
@@ -133,34 +137,39 @@ def test_postgres_down_visitors_still_answered_then_logging_recovers(pair, backe
     pg, _ = backends
     before = a.chat("What is remedial massage?", client="198.51.100.14")
     pg.stop("immediate")
+    during = []
     try:
         for instance in (a, b, a, b):
             started = time.monotonic()
             reply = instance.chat("Does it help with posture?", client="198.51.100.14")
             assert reply["type"] == "answer" and reply["disclaimer"]
             assert time.monotonic() - started < 2.0  # a dead database is skipped, not waited on
-        assert a.call("GET", "/readyz")[0] == 503
+            during.append(reply)
+        # Still ready: this instance answers visitors; taking every instance out of a load balancer
+        # over the question log would turn a logging outage into a total one.
+        status, body = a.call("GET", "/readyz")
+        assert status == 200 and "question_log" in body
     finally:
         pg.start()
-    # Each worker leaves the database alone for a few seconds after a failure, so poll.
+    # The rows waited in each worker's spool and are written once the database is back.
+    def all_logged():
+        during[:] = [reply for reply in during if not logged(a, reply)]
+        return not during
+    assert eventually(all_logged)  # none lost
     assert eventually(lambda: logged(a, b.chat("How often should I get a massage?", client="198.51.100.15")))
     assert eventually(lambda: logged(a, before))  # what was stored before the outage is still there
-    assert eventually(lambda: a.call("GET", "/readyz")[0] == 200)
+    assert eventually(lambda: a.call("GET", "/readyz")[1]["checks"]["database"] is True)
 
 
-def eventually(check, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.3)
-    return False
+# Each poll votes from a new address: the feedback limit is not what these tests are about.
+VOTERS = (f"10.{200 + n // 250}.{n % 250}.1" for n in itertools.count(1))
 
 
 def logged(instance: Instance, reply: dict) -> bool:
     """Tell whether the log holds a reply: feedback is accepted only on a logged reply (503 while down)."""
     status, _ = instance.call("POST", "/api/feedback", {"session_id": reply["session_id"],
-                                                        "reply_id": reply["reply_id"], "vote": "up"})
+                                                        "reply_id": reply["reply_id"], "vote": "up"},
+                              client=next(VOTERS))
     return status == 201
 
 

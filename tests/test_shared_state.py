@@ -1,6 +1,7 @@
 """Two apps on one database behave as one service: on SQLite, and on PostgreSQL as separate instances would."""
 import csv
 import io
+import time
 
 import pytest
 from staff_fixtures import BEARER, TOKEN, corpus_dir  # noqa: F401
@@ -48,7 +49,11 @@ def test_feedback_given_on_one_shows_in_the_others_console(pair):
     reply = chat(first, "What is remedial massage?")
     body = {"session_id": reply["session_id"], "reply_id": reply["reply_id"], "vote": "down", "comment": "too vague"}
     assert first.post("/api/feedback", json=body).status_code == 201
-    log = second.get("/api/staff/log", headers=BEARER).get_json()
+    # The first instance's question-log writer runs every 0.05 s; the second's console flushes
+    # only its own, so it sees the row once that writer has run.
+    deadline = time.monotonic() + 5
+    while (log := second.get("/api/staff/log", headers=BEARER).get_json())["total"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert log["total"] == 1 and log["votes"] == {"up": 0, "down": 1}
     assert [(d["message"], d["comment"]) for d in log["downvotes"]] == [("What is remedial massage?", "too vague")]
     export = second.get("/api/staff/export.csv", headers=BEARER)

@@ -29,6 +29,7 @@ def test_every_turn_is_logged_without_ip_or_user_agent(staff_app):
     client = staff_app.test_client()
     reply = ask(client, "What is remedial massage?")
     vote(client, reply, "up")
+    assert staff_app.extensions["faqbot.log"].flush(5)  # the row is written in the background
     db = sqlite3.connect(staff_app.config["DATABASE"])
     row = db.execute("SELECT session_id, message, type, confidence, top_passage, created FROM questions").fetchone()
     assert row[:3] == (reply["session_id"], "What is remedial massage?", "answer")
@@ -45,6 +46,7 @@ def test_retention_deletes_old_turns_and_votes(tmp_path):
     client = app.test_client()
     old, new = ask(client, "What is remedial massage?"), ask(client, "Does it help with posture?")
     vote(client, old, "down", "old")
+    assert app.extensions["faqbot.log"].flush(5)
     db = sqlite3.connect(app.config["DATABASE"], isolation_level=None)
     long_ago = time.time() - 31 * 86400
     db.execute("UPDATE questions SET created = ? WHERE reply_id = ?", (long_ago, old["reply_id"]))
@@ -52,6 +54,7 @@ def test_retention_deletes_old_turns_and_votes(tmp_path):
     store = app.extensions["faqbot.store"]
     store._last_purge = 0.0  # as if the last sweep was long ago: the next turn sweeps
     ask(client, "thanks!")
+    assert app.extensions["faqbot.log"].flush(5)  # the writer sweeps after writing
     assert [r[0] for r in db.execute("SELECT reply_id FROM questions")] != []
     ids = {r[0] for r in db.execute("SELECT reply_id FROM questions")}
     assert old["reply_id"] not in ids and new["reply_id"] in ids
@@ -62,6 +65,7 @@ def test_console_views_enforce_retention_too(tmp_path):
     app = make_app(tmp_path, LOG_RETENTION_DAYS=7)
     client = app.test_client()
     ask(client, "how much does a massage cost")
+    assert app.extensions["faqbot.log"].flush(5)
     db = sqlite3.connect(app.config["DATABASE"], isolation_level=None)
     db.execute("UPDATE questions SET created = ?", (time.time() - 8 * 86400,))
     body = client.get("/api/staff/log?days=365", headers={"Authorization": "Bearer staff-token-0123456789abcdef"})

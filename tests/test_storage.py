@@ -173,24 +173,23 @@ def test_a_write_goes_ahead_as_soon_as_the_other_writer_ends_its_turn(sqlite_sto
     assert sqlite_store.history("s1") == [turn(1)]
 
 
-def test_a_writer_stuck_with_its_turn_delays_a_write_by_at_most_the_wait(sqlite_store, monkeypatch, caplog):
+def test_a_writer_stuck_with_its_turn_delays_a_visitors_write_by_at_most_the_wait(sqlite_store, caplog):
     import os
     import sqlite3
 
-    from faqbot.storage import sqlite as store_sqlite
+    from faqbot.storage.sqlite import WAIT
 
-    monkeypatch.setattr(store_sqlite, "WAIT", 0.2)
     fd = hold_turn(sqlite_store)
     try:
         started = time.monotonic()
-        sqlite_store.record("s1", turn(1), 0.5, None)  # SQLite's lock is free: written all the same
-        assert time.monotonic() - started < 0.4 and sqlite_store.history("s1") == [turn(1)]
+        assert sqlite_store.save_turn("s1", turn(1), time.time())  # SQLite's lock is free: written all the same
+        assert time.monotonic() - started < WAIT * 2 and sqlite_store.history("s1") == [turn(1)]
         locker = sqlite3.connect(sqlite_store.path, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")  # stuck mid-write: its turn and SQLite's lock both held
         started = time.monotonic()
         with caplog.at_level("WARNING", logger="faqbot.storage"):
-            sqlite_store.record("s1", turn(2), 0.5, None)
-        assert time.monotonic() - started < 0.4  # not the turn's wait and then SQLite's on top
+            assert not sqlite_store.save_turn("s1", turn(2), time.time())
+        assert time.monotonic() - started < WAIT * 2  # not the turn's wait and then SQLite's on top
         assert any("carrying on without it" in r.getMessage() for r in caplog.records)
         locker.execute("ROLLBACK")
         locker.close()
@@ -208,7 +207,7 @@ def test_a_turn_waited_for_leaves_sqlite_only_the_rest_of_the_wait(sqlite_store,
 
     from faqbot.storage import sqlite as store_sqlite
 
-    monkeypatch.setattr(store_sqlite, "WAIT", 0.4)
+    monkeypatch.setattr(store_sqlite, "PATIENT_WAIT", 0.4)  # record() writes as the log writer does
     sqlite_store.record("s0", turn(0), 0.5, None)  # connected, with its turn file open
     fd = hold_turn(sqlite_store)
     locker = sqlite3.connect(sqlite_store.path, isolation_level=None)

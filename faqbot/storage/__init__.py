@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from .base import Downvote, ExportRow, LoggedQuestion, Store, StoreUnavailable
+from .spool import QuestionLog
 
-__all__ = ["Downvote", "ExportRow", "LoggedQuestion", "Store", "StoreUnavailable", "database_url", "from_config",
+__all__ = ["Downvote", "ExportRow", "LoggedQuestion", "QuestionLog", "Store", "StoreUnavailable", "database_url", "from_config",
            "redact"]
 
 

@@ -62,6 +62,7 @@ class Store:
     """
 
     ERRORS: tuple = ()  # the driver's exceptions that mean "the database is in trouble"
+    DATA_ERRORS: tuple = ()  # ...of which these blame the row written, not the database
     COMMENTS = "GROUP_CONCAT(f.comment, ' | ')"  # joins a reply's feedback comments in the export
 
     def __init__(self, session_ttl: int, max_turns: int, retention_days: float):
@@ -69,22 +70,48 @@ class Store:
         self.max_turns = max_turns
         self.retention = retention_days * 86400
         self._last_purge = 0.0
+        self._failing = False  # one warning when the database starts failing, one line when it recovers
 
     # -- what each engine provides -------------------------------------------------------------
-    def _run(self, fn):
-        """Call fn(connection) on a working connection, raising one of ERRORS when there is none."""
+    def _run(self, fn, patient: bool = False):
+        """Call fn(connection) on a working connection, raising one of ERRORS when there is none.
+
+        A visitor's call waits briefly; a patient one (the background log writer) may wait longer.
+        """
         raise NotImplementedError
 
     def _failed(self, what: str, exc: Exception) -> None:
         """Note a failure; engines add what they must (SQLite reconnects, PostgreSQL backs off)."""
-        log.warning("database %s failed, carrying on without it: %s", what, exc)
+        if isinstance(exc, self.DATA_ERRORS):
+            log.warning("database %s failed on its data: %s", what, exc)
+        elif not self._failing:
+            self._failing = True
+            log.warning("database %s failed, carrying on without it: %s", what, exc)
+        else:  # one warning per outage, not one per request
+            log.debug("database %s failed again: %s", what, exc)
+
+    def _succeeded(self) -> None:
+        if self._failing:
+            self._failing = False
+            log.info("database is answering again")
+
+    def _is_outage(self, exc: Exception) -> bool:
+        """Tell a database in trouble from a row it refused."""
+        return not isinstance(exc, self.DATA_ERRORS)
 
     def _sql(self, sql: str) -> str:
         """Translate the shared SQL's ? placeholders to the engine's."""
         return sql
 
-    def record(self, session_id: str, turn: Turn, confidence: float, top_passage: str | None) -> None:
-        """Append a turn to its session and to the question log, as one transaction."""
+    def save_turn(self, session_id: str, turn: Turn, now: float) -> bool:
+        """Append a turn to its session (a visitor's wait: short); False when the database failed."""
+        raise NotImplementedError
+
+    def _write_rows(self, conn, rows: list) -> None:
+        """Insert question-log rows (spool.Pending), and the session turns not yet saved, as one transaction.
+
+        Idempotent for the log: a row written before a failure was noticed is not written twice.
+        """
         raise NotImplementedError
 
     def add_feedback(self, session_id: str, reply_id: str, vote: str, comment: str | None) -> bool | None:
@@ -95,16 +122,60 @@ class Store:
         """Tell whether the database answers a fresh connection (for /readyz)."""
         raise NotImplementedError
 
+    def healthy(self) -> bool:
+        """Tell, without waiting on the database, whether its last calls went through (for /readyz)."""
+        return not self._failing
+
     def close(self) -> None:
         """Drop this process's connections (before a fork, or at shutdown)."""
 
     # -- shared behaviour ----------------------------------------------------------------------
-    def _safely(self, what: str, fn, default=None):
+    def _safely(self, what: str, fn, default=None, patient: bool = False, writes: bool = False):
         try:
-            return self._run(fn)
+            result = self._run(fn, patient)
         except self.ERRORS as exc:
             self._failed(what, exc)
             return default
+        if writes:  # reads may go on while writes fail (a locked or full disk): only a write says it is over
+            self._succeeded()
+        return result
+
+    def record(self, session_id: str, turn: Turn, confidence: float, top_passage: str | None) -> None:
+        """Append a turn to its session and to the question log, as one transaction, now.
+
+        The service goes through spool.QuestionLog instead, which keeps the log off the request path.
+        """
+        from .spool import Pending  # the spool builds on this module
+
+        self.write_log([Pending(0, session_id, turn, confidence, top_passage, time.time(), False)])
+
+    def write_log(self, rows: list) -> list[bool]:
+        """Write question-log rows oldest first: a flag for each row written (True) or refused as bad
+        data (False, dropped), stopping short at the first row the database could not take."""
+        if not rows:
+            return []
+        try:
+            self._run(lambda conn: self._write_rows(conn, rows), patient=True)
+        except self.ERRORS as exc:
+            self._failed("log write", exc)
+            if not isinstance(exc, self.DATA_ERRORS):  # the database's trouble: every row waits
+                return []
+            if len(rows) == 1:
+                return [False]
+            done: list[bool] = []
+            for row in rows:  # one bad row fails its whole batch: find it, and write the others
+                outcome = self.write_log([row])
+                if not outcome:
+                    break
+                done += outcome
+            return done
+        self._succeeded()
+        self._wrote(rows[-1].created)
+        return [True] * len(rows)
+
+    def _wrote(self, now: float) -> None:
+        """After a write: engines add their housekeeping (SQLite's checkpoints); expired rows are swept."""
+        self._maybe_purge(now)
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Read rows for the staff console; StoreUnavailable when the database is down."""
@@ -119,7 +190,7 @@ class Store:
         def write(conn):
             conn.execute(self._sql(sql), params)
             return True
-        return bool(self._safely(what, write, False))
+        return bool(self._safely(what, write, False, writes=True))
 
     def history(self, session_id: str) -> list[Turn]:
         """Return a session's recent turns, oldest first ([] when new or expired)."""

@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..answering.conversation import Turn
 from .base import Store
+from .watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +41,31 @@ MIGRATIONS = [
 ]
 SCHEMA_LOCK = 7_351_922_014  # any constant: serialises migrations across instances
 
-# One statement, so one round trip and one transaction: log the question, then append the turn to
-# its session, keeping the last max_turns (a session quiet for longer than its TTL starts afresh).
-RECORD = """
-WITH logged AS (
-    INSERT INTO questions (reply_id, session_id, created, message, type, confidence, top_passage)
-    VALUES (%(reply_id)s, %(sid)s, %(now)s, %(message)s, %(type)s, %(confidence)s, %(top)s)
-    ON CONFLICT (reply_id) DO NOTHING)
+# Append a turn to its session, keeping the last max_turns (a session quiet for longer than its TTL
+# starts afresh): one statement, so one round trip.
+SESSION = """
 INSERT INTO sessions AS s (id, updated, turns) VALUES (%(sid)s, %(now)s, jsonb_build_array(%(turn)s::jsonb))
 ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, turns = CASE
     WHEN s.updated < %(expired)s THEN excluded.turns
     ELSE (SELECT jsonb_agg(t.value ORDER BY t.n) FROM jsonb_array_elements(s.turns || excluded.turns)
           WITH ORDINALITY AS t(value, n) WHERE t.n > jsonb_array_length(s.turns) + 1 - %(keep)s) END
 """
-# One vote per reply (a changed mind replaces it), and only on a reply this session was given.
+QUESTION = """
+INSERT INTO questions (reply_id, session_id, created, message, type, confidence, top_passage)
+VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (reply_id) DO NOTHING
+"""
+# One vote per reply (a changed mind replaces it), and only on a reply this session was given: its
+# log row may still be on its way (written in the background), so the session's turns count too.
 FEEDBACK = """
 INSERT INTO feedback (reply_id, session_id, vote, comment, created)
-SELECT reply_id, session_id, %s, %s, %s FROM questions WHERE reply_id = %s AND session_id = %s
+SELECT %(rid)s, %(sid)s, %(vote)s, %(comment)s, %(now)s
+WHERE EXISTS (SELECT 1 FROM questions WHERE reply_id = %(rid)s AND session_id = %(sid)s)
+   OR EXISTS (SELECT 1 FROM sessions WHERE id = %(sid)s
+              AND turns @> jsonb_build_array(jsonb_build_object('reply_id', %(rid)s::text)))
 ON CONFLICT (reply_id) DO UPDATE SET vote = excluded.vote, comment = excluded.comment, created = excluded.created
 RETURNING 1
 """
+PATIENT_TIMEOUT = 10.0  # seconds a background log write may take before its connection is cut
 
 
 class Skipped(PoolTimeout):
@@ -74,7 +80,10 @@ class PostgresStore(Store):
     # hitting the statement timeout) fails that one call without marking the database down.
     OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, OSError)
     COMMENTS = "string_agg(f.comment, ' | ')"
-    RETRY_MIN, RETRY_MAX = 0.5, 8.0  # seconds to leave the database alone after a failure, doubling
+    DATA_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError)
+    # Seconds to leave the database alone after a failure, doubling: short, so that logging and
+    # sessions resume soon after the server is back (the spool keeps the log meanwhile).
+    RETRY_MIN, RETRY_MAX = 0.25, 2.0
     LOCK_TIMEOUT = 5.0  # seconds a migration waits for another instance's schema lock before retrying later
 
     def __init__(self, url: str, session_ttl: int, max_turns: int, retention_days: float,
@@ -90,14 +99,15 @@ class PostgresStore(Store):
         self._migrated = False
         self._down_until = 0.0
         self._retry = self.RETRY_MIN
+        self._watchdog = Watchdog()
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
 
     def _connect_kwargs(self) -> dict:
         # Bound connecting, and (in _configure) every statement. A server that is frozen rather than
-        # down still answers TCP, so neither bound applies: such a request waits until gunicorn's
-        # worker timeout. Keepalives at least notice a vanished host.
+        # down still answers TCP, so neither bound applies there: the Watchdog cuts such a call.
+        # Keepalives notice a vanished host.
         return {"autocommit": True, "connect_timeout": max(1, round(self.timeout * 4)),
                 "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 2}
 
@@ -113,9 +123,9 @@ class PostgresStore(Store):
                     self._pool = ConnectionPool(
                         self.url, min_size=1, max_size=self.pool_size, open=True, name="faqbot",
                         kwargs=self._connect_kwargs(), configure=self._configure,
-                        # One round trip per checkout: a connection broken by a server restart is
-                        # replaced before use instead of costing a visitor's log row.
-                        check=ConnectionPool.check_connection,
+                        # No check on checkout: its round trip would hang on a frozen server before
+                        # the watchdog could see it. Connections broken by a restart fail once, which
+                        # starts a back-off, and the probe then checks the pool (_probe).
                         timeout=self.timeout, reconnect_timeout=60)
                     self._pid = os.getpid()
         return self._pool
@@ -144,32 +154,34 @@ class PostgresStore(Store):
     def _in_outage(self) -> bool:
         return self._retry != self.RETRY_MIN  # the back-off grows from its minimum only after a failure
 
-    def _run(self, fn):
+    def _run(self, fn, patient: bool = False):
         if not self._in_outage:
-            return self._call(fn)
-        if time.monotonic() < self._down_until:
-            raise Skipped("database marked down; retrying shortly")
-        # One thread tries the database; the others carry on without it until that one has
-        # succeeded or backed off, instead of each waiting on a server that may still be down.
-        if not self._probing.acquire(blocking=False):
-            raise Skipped("database being tried by another thread; carrying on without it")
+            return self._call(fn, patient)
+        # During an outage no visitor waits on the server: a background thread tries it once the
+        # back-off has passed, and calls skip it until that probe succeeds.
+        if time.monotonic() >= self._down_until and self._probing.acquire(blocking=False):
+            threading.Thread(target=self._probe, name="faqbot-postgres-probe", daemon=True).start()
+        raise Skipped("database marked down; retrying shortly")
+
+    def _probe(self) -> None:
         try:
-            # A pool with no connection would hold this visitor for the whole timeout; a direct
-            # connection attempt to a server that is still down is refused at once.
             psycopg.connect(self.url, **self._connect_kwargs()).close()
-            result = self._call(fn)
-            log.warning("database is back")
-            self._retry = self.RETRY_MIN
-            return result
-        except self.OUTAGES as exc:
-            if self._is_outage(exc):
-                self._back_off()  # before another thread may try
-            raise
+            pool = self._get_pool()
+            pool.check()  # drop the connections a restart broke, before visitors get them
+            self._call(lambda conn: conn.execute("SELECT 1"), patient=False)
+        except self.ERRORS as exc:
+            log.debug("database still down: %s", exc)
+            self._back_off()
+        else:
+            log.info("database is back")
+            self._retry, self._down_until = self.RETRY_MIN, 0.0
+            self._failing = False
         finally:
             self._probing.release()
 
-    def _call(self, fn):
-        with self._get_pool().connection() as conn:
+    def _call(self, fn, patient: bool = False):
+        with self._get_pool().connection() as conn, \
+                self._watchdog.guard(conn, PATIENT_TIMEOUT if patient else self.timeout):
             return fn(conn)
 
     def _is_outage(self, exc: Exception) -> bool:
@@ -197,20 +209,30 @@ class PostgresStore(Store):
             self._pool.close()
         self._pool = None
 
-    def record(self, session_id: str, turn: Turn, confidence: float, top_passage: str | None) -> None:
-        """Append a turn to its session and to the question log, as one statement."""
-        now = time.time()
-        params = {"reply_id": turn.reply_id, "sid": session_id, "now": now, "message": turn.message,
-                  "type": turn.type, "confidence": confidence, "top": top_passage, "turn": Jsonb(turn.__dict__),
-                  "expired": now - self.session_ttl, "keep": self.max_turns}
-        self._safely("write", lambda conn: conn.execute(RECORD, params))
-        self._maybe_purge(now)
+    def _params(self, session_id: str, turn: Turn, now: float) -> dict:
+        return {"sid": session_id, "now": now, "turn": Jsonb(turn.__dict__), "expired": now - self.session_ttl,
+                "keep": self.max_turns}
+
+    def save_turn(self, session_id: str, turn: Turn, now: float) -> bool:
+        """Append a turn to its session (one statement); False when the database failed or was skipped."""
+        return bool(self._safely("session write",
+                                 lambda conn: conn.execute(SESSION, self._params(session_id, turn, now)) and True,
+                                 False, writes=True))
+
+    def _write_rows(self, conn: psycopg.Connection, rows: list) -> None:
+        with conn.transaction():
+            for row in rows:
+                if not row.session_saved:
+                    conn.execute(SESSION, self._params(row.session_id, row.turn, row.created))
+            with conn.cursor() as cur:
+                cur.executemany(QUESTION, [(r.turn.reply_id, r.session_id, r.created, r.turn.message, r.turn.type,
+                                            r.confidence, r.top_passage) for r in rows])
 
     def add_feedback(self, session_id: str, reply_id: str, vote: str, comment: str | None) -> bool | None:
         """Store a vote on a reply; False when that reply is unknown, None when the database is down."""
-        def write(conn):
-            return conn.execute(FEEDBACK, (vote, comment, time.time(), reply_id, session_id)).fetchone() is not None
-        return self._safely("feedback write", write, None)
+        params = {"rid": reply_id, "sid": session_id, "vote": vote, "comment": comment, "now": time.time()}
+        return self._safely("feedback write", lambda conn: conn.execute(FEEDBACK, params).fetchone() is not None,
+                            None, writes=True)
 
     def reachable(self) -> bool:
         """Ask the server directly, past the pool and the back-off."""

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..answering.conversation import Turn
@@ -32,7 +32,10 @@ CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 STAT_EVERY = 0.5  # seconds between checks that the database file is still the one we opened
-WAIT = 1.0  # seconds a write may wait for the database: a locked database must not stall visitors
+# Seconds a visitor's call may wait for the database (a locked database must not stall visitors),
+# and a call of the background question-log writer, which no one waits for.
+WAIT = 0.2
+PATIENT_WAIT = 2.0
 # SQLite checkpoints the WAL in the commit that takes it past 1,000 pages, and in every commit after
 # that until the log can start afresh: under load 2-7% of commits took 0.5-10 ms, in bursts.
 # A thread in each writing process checkpoints every CHECKPOINT_EVERY seconds instead, beside the
@@ -47,6 +50,7 @@ class SQLiteStore(Store):
     """Keep state in one SQLite file (WAL mode), one connection per thread and process."""
 
     ERRORS = (sqlite3.Error, OSError)
+    DATA_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
 
     def __init__(self, path: str, session_ttl: int, max_turns: int, retention_days: float):
         super().__init__(session_ttl, max_turns, retention_days)
@@ -58,7 +62,12 @@ class SQLiteStore(Store):
     def connect(self) -> sqlite3.Connection:
         """Return this thread's connection (a new one after a fork: sqlite handles don't survive it)."""
         conn = getattr(self._local, "conn", None)
-        if conn is not None and (self._local.pid != os.getpid() or self._replaced()):
+        if conn is not None and self._local.pid != os.getpid():
+            self.close()
+            conn = None
+        if conn is not None and self._replaced():
+            log.warning("the database file %s was deleted or replaced while open; opening it afresh "
+                        "(rows written since the change went to the old file)", self.path)
             self.close()
             conn = None
         if conn is None:
@@ -81,20 +90,21 @@ class SQLiteStore(Store):
             return None
 
     @contextmanager
-    def _turn(self, conn: sqlite3.Connection):
-        """Hold the writers' turn for one transaction, waiting at most WAIT in all for it and SQLite's lock.
+    def _turn(self, conn: sqlite3.Connection, wait: float = WAIT):
+        """Hold the writers' turn for one transaction, waiting at most `wait` in all for it and SQLite's lock.
 
         Writers queue on a flock before asking SQLite: SQLite's busy handler sleeps 1 ms or more
         before it retries a lock held for 0.1 ms, while a flock is free for the next writer as
         soon as it is released (by the kernel too, when a process dies). The flock only orders
         the writers; SQLite's lock still guards the data, so a writer stuck with its turn delays
-        the others by WAIT, and they then go ahead without it.
+        the others by `wait`, and they then go ahead without it.
         """
         turns = self._local.turns
         if turns is None:
-            yield
+            with busy_timeout(conn, wait) if wait != WAIT else nullcontext():
+                yield
             return
-        deadline, pause = time.monotonic() + WAIT, 50e-6
+        deadline, pause = time.monotonic() + wait, 50e-6
         while True:
             try:
                 fcntl.flock(turns.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -109,7 +119,7 @@ class SQLiteStore(Store):
                 pause = min(pause * 2, 250e-6)
         try:
             left = deadline - time.monotonic()
-            if left < WAIT - 0.01:  # waited for the turn: SQLite's lock gets only what is left of WAIT
+            if wait != WAIT or left < WAIT - 0.01:  # SQLite's lock gets only what is left of the wait
                 with busy_timeout(conn, left):
                     yield
             else:
@@ -117,7 +127,7 @@ class SQLiteStore(Store):
         finally:
             fcntl.flock(turns.fd, fcntl.LOCK_UN)
 
-    def _run(self, fn):
+    def _run(self, fn, patient: bool = False):
         return fn(self.connect())
 
     def _failed(self, what: str, exc: Exception) -> None:
@@ -149,39 +159,53 @@ class SQLiteStore(Store):
                 self._local.turns.close()  # which also ends a turn left held
                 self._local.turns = None
 
-    def record(self, session_id: str, turn: Turn, confidence: float, top_passage: str | None) -> None:
-        """Append a turn to its session and to the question log, as one transaction."""
-        now = time.time()
-
+    def save_turn(self, session_id: str, turn: Turn, now: float) -> bool:
+        """Append a turn to its session, waiting at most WAIT; False when the database failed."""
         def write(conn):
-            with self._turn(conn), conn:  # one transaction: the session and its log row land together
+            with self._turn(conn), conn:
                 conn.execute("BEGIN IMMEDIATE")
-                row = conn.execute("SELECT updated, turns FROM sessions WHERE id = ?", (session_id,)).fetchone()
-                turns = json.loads(row[1]) if row and row[0] >= now - self.session_ttl else []
-                turns = (turns + [turn.__dict__])[-self.max_turns:]
-                conn.execute(
-                    "INSERT INTO sessions (id, updated, turns) VALUES (?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, turns = excluded.turns",
-                    (session_id, now, json.dumps(turns)),
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO questions (reply_id, session_id, created, message, type, confidence, "
-                    "top_passage) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (turn.reply_id, session_id, now, turn.message, turn.type, confidence, top_passage),
-                )
-        self._safely("write", write)
+                self._append(conn, session_id, turn, now)
+            return True
+        saved = bool(self._safely("session write", write, False, writes=True))
+        self._wrote(now)
+        return saved
+
+    def _append(self, conn: sqlite3.Connection, session_id: str, turn: Turn, now: float) -> None:
+        row = conn.execute("SELECT updated, turns FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        turns = json.loads(row[1]) if row and row[0] >= now - self.session_ttl else []
+        turns = (turns + [turn.__dict__])[-self.max_turns:]
+        conn.execute("INSERT INTO sessions (id, updated, turns) VALUES (?, ?, ?) "
+                     "ON CONFLICT (id) DO UPDATE SET updated = excluded.updated, turns = excluded.turns",
+                     (session_id, now, json.dumps(turns)))
+
+    def _write_rows(self, conn: sqlite3.Connection, rows: list) -> None:
+        with self._turn(conn, PATIENT_WAIT), conn:
+            conn.execute("BEGIN IMMEDIATE")
+            for row in rows:
+                if not row.session_saved:
+                    self._append(conn, row.session_id, row.turn, row.created)
+            conn.executemany(
+                "INSERT OR IGNORE INTO questions (reply_id, session_id, created, message, type, confidence, "
+                "top_passage) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.turn.reply_id, r.session_id, r.created, r.turn.message, r.turn.type, r.confidence,
+                  r.top_passage) for r in rows])
+
+    def _wrote(self, now: float) -> None:
         self.written += 1
         self._start_checkpoints()
-        self._maybe_purge(now)
+        super()._wrote(now)
 
     def add_feedback(self, session_id: str, reply_id: str, vote: str, comment: str | None) -> bool | None:
         """Store a vote on a reply; False when that reply is unknown, None when the database is down."""
         def write(conn):
             with self._turn(conn), conn:
                 conn.execute("BEGIN IMMEDIATE")  # check, delete and insert as one: two workers may race
+                # The log row may still be on its way (written in the background): the session has the turn.
                 known = conn.execute(
-                    "SELECT 1 FROM questions WHERE reply_id = ? AND session_id = ?", (reply_id, session_id)
-                ).fetchone()
+                    "SELECT 1 FROM questions WHERE reply_id = ? AND session_id = ? UNION ALL "
+                    "SELECT 1 FROM sessions, json_each(sessions.turns) WHERE sessions.id = ? "
+                    "AND json_extract(json_each.value, '$.reply_id') = ? LIMIT 1",
+                    (reply_id, session_id, session_id, reply_id)).fetchone()
                 if not known:
                     return False
                 # One vote per reply: a visitor who changes their mind replaces their vote.
@@ -191,7 +215,7 @@ class SQLiteStore(Store):
                     (reply_id, session_id, vote, comment, time.time()),
                 )
                 return True
-        return self._safely("feedback write", write, None)
+        return self._safely("feedback write", write, None, writes=True)
 
     def _start_checkpoints(self) -> None:
         """Start this process's checkpointing thread, once it writes (never in a master before the fork)."""
@@ -215,6 +239,10 @@ class SQLiteStore(Store):
             # Quietly: the visitors' writes report a database in trouble, and commits still checkpoint.
             log.debug("background checkpoint failed: %s", exc)
             self.close()
+
+    def healthy(self) -> bool:
+        # Also notice a deleted file: the open connection would keep writing into it unseen.
+        return super().healthy() and Path(self.path).exists()
 
     def reachable(self) -> bool:
         """Open the database afresh (never creating it) and read its schema.

@@ -80,11 +80,12 @@ def chat():
     message = text_field(data, "message", limit)
     given = session_field(data, required=False)
     session_id = given or secrets.token_urlsafe(16)
-    bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
-    reply = bot.reply(message, store.history(session_id) if given else [])  # a new session has no past
+    bot, questions = current_app.extensions["faqbot"], current_app.extensions["faqbot.log"]
+    reply = bot.reply(message, questions.history(session_id) if given else [])  # a new session has no past
     g.answer_type = reply.type  # for the access log (faqbot/webapp/security.py)
     reply_id = secrets.token_urlsafe(9)
-    store.record(session_id, Turn(reply_id, message, reply.type, reply.weights), reply.confidence, reply.top_passage)
+    questions.record(session_id, Turn(reply_id, message, reply.type, reply.weights), reply.confidence,
+                     reply.top_passage)
     return jsonify({"session_id": session_id, "reply_id": reply_id, **reply_json(reply), "contact": contact()})
 
 

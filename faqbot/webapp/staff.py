@@ -130,7 +130,7 @@ def eval_run():
 def log_page():
     """Show what visitors asked, grouped, with what came closest for the unanswered ones."""
     days = staff_api.log_days()
-    view = analytics.overview(current_app.extensions["faqbot"], current_app.extensions["faqbot.store"], days,
+    view = analytics.overview(current_app.extensions["faqbot"], staff_api.store(), days,
                               current_app.config["STAFF_LOW_CONFIDENCE"])
     retention = float(current_app.config["LOG_RETENTION_DAYS"])
     return render_template("staff/log.html", view=view, days=days, tab="log", retention=retention,
