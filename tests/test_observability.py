@@ -98,10 +98,12 @@ def test_log_fields_respects_the_level(access_log):
 
 def test_readyz_reports_index_and_database(app, client):
     assert client.get("/readyz").get_json() == {"status": "ready", "checks": {"index": True, "database": True},
-                                                "semantic": "ok"}
+                                                "semantic": "ok",
+                                                "question_log": {"state": "ok", "pending": 0, "lost": 0}}
     os.remove(app.config["DATABASE"])
+    # Reported, not required: this instance still answers visitors, so a load balancer keeps it.
     gone = client.get("/readyz")
-    assert gone.status_code == 503 and gone.get_json()["checks"] == {"index": True, "database": False}
+    assert gone.status_code == 200 and gone.get_json()["checks"] == {"index": True, "database": False}
     assert client.get("/healthz").status_code == 200  # alive: it still answers visitors
     assert chat(client).status_code == 200
 

@@ -96,7 +96,13 @@ def build(config) -> dict:
         "Ready": closed({"status": {"enum": ["ready", "unavailable"]},
                          "checks": closed({"index": {"type": "boolean"}, "database": {"type": "boolean"}}),
                          "semantic": {"type": "string", "description": 'the meaning layer: "ok", "off" or '
-                                                                       '"unavailable: <why>" (BM25 answers alone)'}}),
+                                                                       '"unavailable: <why>" (BM25 answers alone)'},
+                         "question_log": closed({
+                             "state": {"enum": ["ok", "spooling"], "description": '"spooling": the database is '
+                                       "not taking writes; rows wait in this worker's memory"},
+                             "pending": {"type": "integer", "minimum": 0},
+                             "lost": {"type": "integer", "minimum": 0,
+                                      "description": "rows dropped since start: spool full, or refused as bad data"}})}),
         "Error": closed({"error": closed(strings("code", "message"))}),
         "Contact": contact,
         "Passage": passage,
@@ -133,7 +139,8 @@ def build(config) -> dict:
                 "operationId": "healthz", "summary": "Liveness: the process answers.",
                 "responses": {"200": respond("Alive.", "Health")}}},
             "/readyz": {"get": {
-                "operationId": "readyz", "summary": "Readiness: index loaded and database reachable.",
+                "operationId": "readyz", "summary": "Readiness: this instance can answer visitors (its index is loaded). "
+                                                   "The database and question log are reported, not required.",
                 "responses": {"200": respond("Ready.", "Ready"), "503": respond("Not ready.", "Ready")}}},
         },
         "components": {
