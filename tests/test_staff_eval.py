@@ -102,3 +102,14 @@ def test_console_refuses_an_upload_over_the_limit(console):
     boundary, body = encode_multipart(values)
     response = console.client.post("/staff/eval", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413 and "larger than 1024 KB" in response.text
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'{"cases": [' + b"1" * 5000 + b"]}", "not valid JSON: Exceeds the limit"),  # was a 500
+    (b"[" * 100000, "not valid JSON: nested too deeply"),                        # was a 500
+])
+def test_api_refuses_json_the_parser_chokes_on(api, raw, message):
+    response = api("POST", "eval", data={"file": (io.BytesIO(raw), "bad.json")})
+    assert response.status_code == 400 and message in response.get_json()["error"]["message"]
+    response = api("POST", "eval", data=b'{"cases": [' + b"1" * 5000 + b"]}", content_type="application/json")
+    assert response.status_code == 400
