@@ -102,3 +102,36 @@ def test_console_refuses_an_upload_over_the_limit(console):
     boundary, body = encode_multipart(values)
     response = console.client.post("/staff/eval", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413 and "larger than 1024 KB" in response.text
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'{"cases": [' + b"1" * 5000 + b"]}", "not valid JSON: Exceeds the limit"),  # was a 500
+    (b"[" * 100000, "not valid JSON: nested too deeply"),                        # was a 500
+])
+def test_api_refuses_json_the_parser_chokes_on(api, raw, message):
+    response = api("POST", "eval", data={"file": (io.BytesIO(raw), "bad.json")})
+    assert response.status_code == 400 and message in response.get_json()["error"]["message"]
+    response = api("POST", "eval", data=b'{"cases": [' + b"1" * 5000 + b"]}", content_type="application/json")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b"{ }", b' {\n} '])
+def test_api_runs_the_shipped_file_for_an_empty_body_or_object(api, body):
+    response = api("POST", "eval", data=body, content_type="application/json")  # "{ }" was a 400
+    assert response.status_code == 200 and response.get_json()["source"] == "eval/questions.json"
+
+
+def test_api_takes_cases_only_as_json_or_an_upload(api):
+    response = api("POST", "eval", data=json.dumps(CASES), content_type="text/plain")
+    assert response.status_code == 415
+    form = "multipart/form-data"
+    response = api("POST", "eval", data={"other": "x"}, content_type=form)  # no file: not the shipped one
+    assert response.status_code == 400 and "choose a file" in response.get_json()["error"]["message"]
+    response = api("POST", "eval", data={"file": json.dumps(CASES)}, content_type=form)  # its text as a field
+    assert response.status_code == 200 and response.get_json()["cases"] == 4
+
+
+def test_a_stranger_s_large_body_gets_401_not_413(api):
+    response = api.client.post("/api/staff/eval", data=json.dumps({"cases": CASES["cases"] * 60}),
+                               content_type="application/json")
+    assert response.status_code == 401  # was 413: the body was read before the token was checked

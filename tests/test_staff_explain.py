@@ -166,3 +166,14 @@ def test_the_console_shows_what_each_score_is_made_of(console):
     for bm25, meaning, score in sums:
         assert round(float(bm25) + float(meaning), 4) == float(score)
     assert "visitor-question match" in page and "scaled similarity" in page
+
+
+@pytest.mark.parametrize("previous", [0, False, "", {}, ["\x00"], [" "], [5], ["x" * 1001]])
+def test_explain_refuses_a_previous_that_is_not_a_list_of_messages(api, previous):
+    response = api("POST", "explain", json={"message": "hi", "previous": previous})  # 0, False, "", {} were taken as []
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_field"
+
+
+def test_explain_takes_no_previous_as_null_or_empty(api):
+    for previous in (None, []):
+        assert api("POST", "explain", json={"message": "hi", "previous": previous}).status_code == 200

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from staff_fixtures import Console, api, console, make_app, staff_app  # noqa: F401
+from staff_fixtures import BEARER, Console, api, console, make_app, staff_app  # noqa: F401
 
 from faqbot.evaluation.analytics import safe_cell
 
@@ -218,3 +218,17 @@ def test_an_export_that_fails_mid_download_is_visibly_incomplete(tmp_path, monke
         server.shutdown()
         server.server_close()
     assert any("CSV export failed after 10 rows" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("days", ["a week", "", "nan", "inf", "1_0", "7d", "0x10"])
+def test_the_api_refuses_days_that_are_not_a_number(tmp_path, days):
+    client = make_app(tmp_path).test_client()
+    for path in ("/api/staff/log", "/api/staff/export.csv"):  # both read them as 30 days before
+        response = client.get(path, query_string={"days": days}, headers=BEARER)
+        assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_days"
+
+
+@pytest.mark.parametrize("days, read", [("7", 7), ("0.5", 1), ("-3", 1), ("1e999", 90), ("365", 90)])
+def test_the_api_keeps_days_within_a_day_and_the_retention_period(tmp_path, days, read):
+    response = make_app(tmp_path).test_client().get("/api/staff/log", query_string={"days": days}, headers=BEARER)
+    assert response.status_code == 200 and response.get_json()["days"] == read

@@ -154,6 +154,10 @@ def parse_eval(raw: bytes | str, max_length: int, max_cases: int | None = None) 
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise EvalFileError([f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"]) from None
+    except ValueError as exc:  # a number with more digits than int() takes
+        raise EvalFileError([f"not valid JSON: {exc}"]) from None
+    except RecursionError:
+        raise EvalFileError(["not valid JSON: nested too deeply"]) from None
     cases = data.get("cases") if isinstance(data, dict) else data
     if not isinstance(cases, list):
         raise EvalFileError(['expected {"cases": [...]}, the format of eval/questions.json'])

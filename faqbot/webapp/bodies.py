@@ -24,6 +24,7 @@ import threading
 import time
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
+STAFF_UPLOAD_LIMIT = 1024 * 1024  # bytes: an evaluation file is far larger than a chat message
 STEP = 64 * 1024
 ERROR_KEY = "faqbot.body_error"  # (status, code, message), raised by security.guard_json as an ApiError
 

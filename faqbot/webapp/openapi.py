@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document for the public endpoints, served at /api/openapi.json.
+"""The OpenAPI 3.1 document, served at /api/openapi.json: the public endpoints, and the staff API's (openapi_staff.py).
 
 Built from the app's configuration so the length limits it states are the ones enforced;
 tests/test_openapi.py validates real responses against it and fuzzes the app with it.
@@ -7,55 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from .api import WHITESPACE
+from . import openapi_staff
+from .openapi_common import HEADERS, NOT_BLANK, TOKEN, closed, errors, json_body, ref, respond, strings
 
 bp = Blueprint("openapi", __name__)
 
-TOKEN = r"^[A-Za-z0-9_-]{8,64}$"
-# The API refuses text that is only whitespace as Python's str.strip() sees it, or NUL (dropped):
-# ECMA's \s is a different set (it lacks U+001C-U+001F and U+0085, and has U+FEFF).
-NOT_BLANK = "[^" + "".join(f"\\u{ord(c):04x}" for c in "\x00" + WHITESPACE) + "]"
 REPLY_TYPES = ["answer", "fallback", "urgent", "smalltalk"]
-
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def strings(*names: str) -> dict:
-    return {name: {"type": "string"} for name in names}
-
-
-def closed(properties: dict, required: list[str] | None = None) -> dict:
-    """Return an object schema that lists every property a response carries, and no others."""
-    return {"type": "object", "properties": properties, "required": required or list(properties),
-            "additionalProperties": False}
-
-
-def respond(description: str, schema: str, *headers: str) -> dict:
-    """Describe one JSON response; every response carries X-Request-ID."""
-    return {
-        "description": description,
-        "headers": {h: {"$ref": f"#/components/headers/{h}"} for h in ("X-Request-ID", *headers)},
-        "content": {"application/json": {"schema": ref(schema)}},
-    }
-
-
-def errors(*statuses: int) -> dict:
-    """Describe the error responses an operation can give, all in the one error body."""
-    meaning = {
-        400: "Invalid input: the code says which field and why.",
-        404: "No reply with that reply_id in that session.",
-        413: "The request body is larger than the limit.",
-        415: "The body is not sent as application/json.",
-        429: "Too many requests from this address; wait Retry-After seconds.",
-        503: "Feedback can't be stored right now; try again later.",
-    }
-    return {str(s): respond(meaning[s], "Error", *(("Retry-After",) if s == 429 else ())) for s in statuses}
-
-
-def json_body(schema: str) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
 
 
 def build(config) -> dict:
@@ -107,6 +64,7 @@ def build(config) -> dict:
         "Contact": contact,
         "Passage": passage,
     }
+    schemas.update(openapi_staff.schemas(config, schemas))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -116,9 +74,12 @@ def build(config) -> dict:
                 "Answers visitors' questions from the clinic's articles. Every error under /api/ has the body "
                 '{"error": {"code", "message"}}. Every response carries X-Request-ID (the caller\'s own, '
                 "when it is a plain token of up to 128 characters). /api/chat and /api/feedback are rate "
-                "limited per client address."
+                "limited per client address. The staff API (/api/staff/*, tag `staff`) needs the staff token "
+                "as a bearer token (security scheme `bearer`); the other operations need none."
             ),
         },
+        "tags": [{"name": "staff", "description": "The staff console's JSON API: answer 404 while "
+                                                  "FAQBOT_STAFF_TOKEN is unset, 401 without the token."}],
         "paths": {
             "/api/chat": {"post": {
                 "operationId": "chat", "summary": "Answer a visitor's message within their conversation.",
@@ -127,7 +88,9 @@ def build(config) -> dict:
             "/api/feedback": {"post": {
                 "operationId": "feedback", "summary": "Record a thumbs up or down on one reply.",
                 "requestBody": json_body("FeedbackRequest"),
-                "responses": {"201": respond("Stored.", "FeedbackAck"), **errors(400, 404, 413, 415, 429, 503)}}},
+                "responses": {"201": respond("Stored.", "FeedbackAck"), **errors(400, 404, 413, 415, 429, 503, say={
+                    404: "No reply with that reply_id in that session.",
+                    503: "Feedback can't be stored right now; try again later."})}}},
             "/api/info": {"get": {
                 "operationId": "info", "summary": "Describe the bot for the widget.",
                 "responses": {"200": respond("Name, greeting, starter questions, disclaimer, contact.", "Info")}}},
@@ -142,15 +105,12 @@ def build(config) -> dict:
                 "operationId": "readyz", "summary": "Readiness: this instance can answer visitors (its index is loaded). "
                                                    "The database and question log are reported, not required.",
                 "responses": {"200": respond("Ready.", "Ready"), "503": respond("Not ready.", "Ready")}}},
+            **openapi_staff.paths(config),
         },
         "components": {
             "schemas": schemas,
-            "headers": {
-                "X-Request-ID": {"description": "The request's id, as logged.", "required": True,
-                                 "schema": {"type": "string"}},
-                "Retry-After": {"description": "Seconds until a request may succeed.", "required": True,
-                                "schema": {"type": "string", "pattern": r"^[0-9]+$"}},
-            },
+            "headers": HEADERS,
+            "securitySchemes": {"bearer": openapi_staff.SCHEME},
         },
     }
 

@@ -183,6 +183,7 @@ def init_app(app: Flask) -> None:
     auth.init_lockout(app)  # before any hook that compares a token
     reindex.init_app(app)
     # App-level, so it runs before any app-wide hook that reads the body under the chat-sized limit.
+    app.before_request(staff_api.guard)  # before any hook that reads a body: no token, no body read
     app.before_request(staff_api.allow_upload)
     app.register_blueprint(bp)
     app.register_blueprint(staff_api.bp)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
-import math
+import re
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..evaluation import analytics
 from . import staff_auth as auth
+from .bodies import STAFF_UPLOAD_LIMIT
 from .api import contact, json_object, session_field, text_field
 from ..knowledge.corpus import CorpusError
 from ..errors import ApiError, error_response
@@ -20,13 +22,19 @@ from ..storage.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("staff_api", __name__, url_prefix="/api/staff")
-UPLOAD_LIMIT = 1024 * 1024  # bytes: an evaluation file is far larger than a chat message
+UPLOAD_LIMIT = STAFF_UPLOAD_LIMIT
+NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")  # used with fullmatch
 UPLOADS = ("staff.eval_run", "staff_api.eval_api")
 
 
-@bp.before_request
 def guard():
-    """Answer 404 while the console is off and 401 without the right bearer token."""
+    """Answer 404 while the console is off and 401 without the right bearer token.
+
+    An app-wide hook, registered before the one that reads JSON bodies (security.guard_json): a stranger's
+    large body gets the 401, not a 413 that the staff API's own upload limit would not have given.
+    """
+    if request.blueprint != "staff_api":
+        return None
     auth.require_enabled()
     return auth.bearer_failure()
 
@@ -60,13 +68,43 @@ def run_explain(data: dict) -> tuple[Explanation, str | None]:
     limit = current_app.config["MAX_MESSAGE_LENGTH"]
     message = text_field(data, "message", limit)
     session_id = session_field(data, required=False)
-    previous = data.get("previous") or []
-    if not isinstance(previous, list) or len(previous) > MAX_TURNS or not all(
-            isinstance(m, str) and m.strip() and len(m) <= limit for m in previous):
-        raise ApiError(400, "invalid_field",
-                       f"The field 'previous' must be a list of up to {MAX_TURNS} earlier messages.")
+    previous = earlier_messages(data.get("previous"), limit)
     history = store().history(session_id) if session_id else []
     return explain(bot(), message, replay(bot(), previous, history)), session_id
+
+
+def earlier_messages(value, limit: int) -> list[str]:
+    """Validate `previous`: absent or null, or a list of messages each checked as `message` is."""
+    if value is None:
+        return []
+    if isinstance(value, list) and len(value) <= MAX_TURNS:
+        try:
+            return [text_field({"previous": m}, "previous", limit) for m in value]
+        except ApiError:
+            pass
+    raise ApiError(400, "invalid_field", f"The field 'previous' must be a list of up to {MAX_TURNS} earlier "
+                   f"messages, each text that is not blank, of at most {limit} characters.")
+
+
+def posted_cases() -> bytes | None:
+    """Return the cases a request sends (an uploaded file or a JSON body), or None for the shipped file."""
+    if request.mimetype == "multipart/form-data":  # the field `file`: an uploaded file, or its text
+        upload = request.files.get("file")
+        if upload is not None:
+            return upload.read()
+        if "file" not in request.form:
+            raise EvalFileError(["choose a file to upload (the form field 'file')"])
+        return request.form["file"].encode("utf-8")
+    body = request.get_data()
+    if not body.strip():
+        return None
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type",
+                       "Send the cases as application/json, or upload a file as multipart/form-data.")
+    try:
+        return None if json.loads(body) == {} else body  # {}: no cases given, as with no body
+    except (ValueError, RecursionError):
+        return body  # parse_eval says what is wrong with it
 
 
 def load_cases(raw: bytes | str | None) -> tuple[list[dict], str]:
@@ -80,14 +118,19 @@ def load_cases(raw: bytes | str | None) -> tuple[list[dict], str]:
     return parse_eval(path.read_bytes(), limit, MAX_CASES), str(path)
 
 
-def log_days() -> float:
-    """Read the `days` parameter: 30 by default, never beyond the retention period."""
+def log_days(strict: bool = False) -> float:
+    """Read the `days` parameter: 30 by default, at least 1, never beyond the retention period.
+
+    Not a number (a JSON number's syntax: no "nan", "inf" or "1_0"): the API refuses it (strict), the
+    console's pages read it as 30.
+    """
     retention = float(current_app.config["LOG_RETENTION_DAYS"])
-    try:
-        days = float(request.args.get("days", 30))
-    except ValueError:
-        days = 30.0
-    if not math.isfinite(days):  # "nan" and "inf" parse as floats
+    raw = request.args.get("days", "30")
+    if NUMBER.fullmatch(raw):
+        days = float(raw)  # "1e999" is inf: the retention period
+    elif strict:
+        raise ApiError(400, "invalid_days", "The parameter 'days' must be a number of days, like 7 or 30.")
+    else:
         days = 30.0
     return min(max(days, 1.0), retention)
 
@@ -113,11 +156,7 @@ def explain_api():
 def eval_api():
     """Score the shipped evaluation file, a JSON body of cases, or an uploaded file."""
     try:
-        if request.files.get("file"):
-            cases, label = load_cases(request.files["file"].read())
-        else:
-            body = request.get_data()
-            cases, label = load_cases(body if body.strip() not in (b"", b"{}") else None)
+        cases, label = load_cases(posted_cases())
     except EvalFileError as exc:
         raise ApiError(400, "invalid_eval_file", f"The evaluation file can't be used: {exc}") from None
     report = run_eval(bot(), cases)
@@ -127,7 +166,7 @@ def eval_api():
 @bp.get("/log")
 def log_api():
     """Summarise what visitors asked: groups of unanswered questions, thumbs-down, topics."""
-    days = log_days()
+    days = log_days(strict=True)
     view = analytics.overview(bot(), store(), days, current_app.config["STAFF_LOW_CONFIDENCE"])
     return jsonify({"days": days, **analytics.overview_json(view)})
 
@@ -135,7 +174,7 @@ def log_api():
 @bp.get("/export.csv")
 def export_api():
     """Download the question log as CSV."""
-    return csv_response(log_days())
+    return csv_response(log_days(strict=True))
 
 
 @bp.get("/corpus")
