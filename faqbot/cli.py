@@ -68,8 +68,10 @@ def serve(host: str, port: int, workers: int):
 
     class Server(BaseApplication):
         def load_config(self):
+            from .gunicorn_conf import worker_exit  # as in the Procfile: a stopping worker exits at once
+
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
-                               "timeout": 30}.items():
+                               "timeout": 30, "worker_exit": worker_exit}.items():
                 self.cfg.set(key, value)
 
         def load(self):
