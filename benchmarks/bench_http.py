@@ -31,6 +31,8 @@ from pathlib import Path
 from benchlib import REPO, child_env, machine, save, table
 from netutil import free_port
 
+from faqbot.upgrade import children  # noqa: E402  (the tests import it from here too)
+
 LUA = REPO / "benchmarks" / "chat.lua"
 CONST_APP = "benchmarks.const_app:app"
 VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
@@ -60,21 +62,6 @@ def worker_count(argv: list[str]) -> int:
             return int(value)
     match = next((a for a in argv if a.startswith("--workers=")), None)
     return int(match.split("=", 1)[1]) if match else 1
-
-
-def children(pid: int) -> list[int]:
-    """Return the pids whose parent is pid (gunicorn's workers, for its master)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # exited while we looked
-            # The command name may hold spaces and parentheses: split after its last ')'.
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return sorted(out)
 
 
 def memory_kib(pid: int) -> dict:

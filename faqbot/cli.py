@@ -1,4 +1,4 @@
-"""The faqbot command: serve, ask, eval, fit, check-corpus, import-article, reindex."""
+"""The faqbot command: serve, ask, eval, fit, check-corpus, import-article, reindex, upgrade."""
 from __future__ import annotations
 
 import json
@@ -68,8 +68,10 @@ def serve(host: str, port: int, workers: int):
 
     class Server(BaseApplication):
         def load_config(self):
+            from .gunicorn_conf import worker_exit  # as in the Procfile: a stopping worker exits at once
+
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
-                               "timeout": 30}.items():
+                               "timeout": 30, "worker_exit": worker_exit}.items():
                 self.cfg.set(key, value)
 
         def load(self):
@@ -297,6 +299,22 @@ def reindex():
     click.echo(f"corpus OK: {len(info.documents)} documents, {info.passages} passages, version {info.hash}")
     click.echo(f"published to {where}: running workers switch within "
                f"{cfg['REINDEX_CHECK_SECONDS']:g} s of their next request")
+
+
+@main.command()
+@click.option("--pid", "pidfile", type=click.Path(dir_okay=False), help="gunicorn's --pid file (names the master).")
+@click.option("--master", type=int, help="The running master's pid (instead of --pid).")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="$PORT or 8000")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where this machine reaches the server.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds for the new workers to get ready.")
+def upgrade(pidfile: str | None, master: int | None, port: int, host: str, timeout: float):
+    """Serve the code and corpus now on disk without refusing a request (gunicorn USR2, then TERM the old master)."""
+    from .upgrade import UpgradeError, run
+
+    try:
+        run(pidfile, master, port, host, timeout, say=click.echo)
+    except UpgradeError as exc:
+        raise click.ClickException(str(exc))
 
 
 # The sets the meaning layer is fitted on; every other set in eval/ is only scored.

@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from typing import NamedTuple
 
@@ -29,6 +30,19 @@ PAUSE = 0.05  # seconds between drains: rows are batched over this long
 BATCH = 200  # rows per transaction
 RETRY_MIN, RETRY_MAX = 0.25, 2.0  # seconds between tries while the database fails, doubling
 EXIT_FLUSH = 5.0  # seconds a graceful exit may spend writing what is left
+
+
+_LOGS: "weakref.WeakSet[QuestionLog]" = weakref.WeakSet()  # this process's logs, for flush_all
+
+
+def flush_all() -> None:
+    """Write what every question log of this process holds, as a graceful exit does.
+
+    For exits that skip the interpreter's own (faqbot/gunicorn_conf.py leaves a worker with
+    os._exit, which runs no atexit handler).
+    """
+    for questions in list(_LOGS):
+        questions._at_exit()
 
 
 class Pending(NamedTuple):
@@ -59,6 +73,7 @@ class QuestionLog:
         self.written = 0
         self._draining = threading.Lock()  # one drain at a time: the writer thread, or a flush
         self._no_thread = False  # the writer thread could not be started (said once)
+        _LOGS.add(self)
 
     # -- the request path ----------------------------------------------------------------------
     def record(self, session_id: str, turn: Turn, confidence: float | None, top_passage: str | None) -> None:
@@ -116,7 +131,7 @@ class QuestionLog:
         atexit.register(self._at_exit)
 
     def _at_exit(self) -> None:
-        if not self.flush(EXIT_FLUSH):
+        if self._queue and not self.flush(EXIT_FLUSH):
             log.warning("question log: exiting with %d rows the database did not take; they are lost", self.pending)
 
     def _run(self) -> None:
