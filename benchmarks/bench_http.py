@@ -39,10 +39,14 @@ VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def procfile_command(port: int, app_spec: str | None = None) -> list[str]:
-    """Return the Procfile's web command as argv, on a loopback port, optionally serving another app."""
+def procfile_command(port: int, app_spec: str | None = None, environ: dict | None = None) -> list[str]:
+    """Return the Procfile's web command as argv, on a loopback port, optionally serving another app.
+
+    Its ${VARIABLES} (WEB_CONCURRENCY...) are filled from environ, the server's environment (default:
+    this process's), as the platform's shell would.
+    """
     line = next(ln for ln in (REPO / "Procfile").read_text("utf-8").splitlines() if ln.startswith("web:"))
-    env = {**os.environ, "PORT": str(port)}
+    env = {**(os.environ if environ is None else environ), "PORT": str(port)}
 
     def expand(token: str) -> str:
         return VARIABLE.sub(lambda m: env.get(m[1] or m[3]) or (m[2] or ""), token)

@@ -83,7 +83,7 @@ def pair(backends, corpus, tmp_path_factory):
     instances = []
     for name in ("a", "b"):
         port = servers.free_port()
-        server = Server(name, procfile_command(port), env, f"http://127.0.0.1:{port}/healthz",
+        server = Server(name, procfile_command(port, environ=env), env, f"http://127.0.0.1:{port}/healthz",
                         f"http://127.0.0.1:{port}/api/chat", logs / f"{name}.log")
         server.start(workers=1)
         instances.append(Instance(server, port))
@@ -183,5 +183,12 @@ def test_redis_down_visitors_still_answered(pair, backends):
         assert b.call("GET", "/api/staff/corpus", client="198.51.100.17")[0] == 401
         for instance in (a, b):
             assert instance.chat("What is remedial massage?", client="198.51.100.16")["type"] == "answer"
+            status, ready = instance.call("GET", "/readyz")
+            assert status == 200 and ready["limits"] == "local"  # said, and still ready
     finally:
         redis.start()
+    # Back to the shared store once its retry time has passed (5 s); one warning for the outage, one line after.
+    assert eventually(lambda: a.chat("What is remedial massage?", client=next(VOTERS)) and
+                      a.call("GET", "/readyz")[1]["limits"] == "shared", seconds=15)
+    log = a.server.log.read_text(errors="replace")
+    assert log.count("rate-limit storage unreachable") == 1 and "rate-limit storage is answering again" in log

@@ -59,7 +59,10 @@ def build(config) -> dict:
                                        "not taking writes; rows wait in this worker's memory"},
                              "pending": {"type": "integer", "minimum": 0},
                              "lost": {"type": "integer", "minimum": 0,
-                                      "description": "rows dropped since start: spool full, or refused as bad data"}})}),
+                                      "description": "rows dropped since start: spool full, or refused as bad data"}}),
+                         "limits": {"enum": ["shared", "memory", "local", "off"],
+                                    "description": '"local": the shared rate-limit store failed and this worker '
+                                                   'counts alone meanwhile'}}),
         "Error": closed({"error": closed(strings("code", "message"))}),
         "Contact": contact,
         "Passage": passage,

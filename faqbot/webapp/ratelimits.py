@@ -59,6 +59,7 @@ class RateLimits:
         self.limiter, self.fallback_enabled = limiter, fallback
         self.local = type(limiter.limiter)(SweptMemoryStorage())  # the same strategy, in this worker
         self.failed_until = 0.0
+        self.failing = False  # the shared store's last call failed (said once; its return said once)
 
     def call(self, method: str, *args, fallback: bool | None = None, **options):
         """Run a strategy method (hit, test...) or a storage one ("storage.incr"), locally while the store fails."""
@@ -66,14 +67,27 @@ class RateLimits:
         if fallback and time.monotonic() < self.failed_until:
             return attrgetter(method)(self.local)(*args, **options)
         try:
-            return attrgetter(method)(self.limiter.limiter)(*args, **options)
+            result = attrgetter(method)(self.limiter.limiter)(*args, **options)
         except Exception as exc:  # the storage's own errors (redis, network) vary with its backend
             if not fallback:
                 raise
-            log.warning("rate-limit storage unreachable, counting in this worker for %.0f s: %s",
-                        self.RETRY_STORE, exc)
+            if not self.failing:  # one warning per outage, not one per retry
+                self.failing = True
+                log.warning("rate-limit storage unreachable, counting in this worker meanwhile "
+                            "(trying it again every %.0f s): %s", self.RETRY_STORE, exc)
             self.failed_until = time.monotonic() + self.RETRY_STORE
             return attrgetter(method)(self.local)(*args, **options)
+        if self.failing:
+            self.failing = False
+            log.info("rate-limit storage is answering again; counting there")
+        return result
+
+    def state(self) -> str:
+        """For /readyz: "shared" (a store other instances see), "memory" (this worker's own by
+        configuration), or "local" (the shared store failed; counting in this worker meanwhile)."""
+        if self.failing:
+            return "local"
+        return "memory" if isinstance(self.limiter.limiter.storage, MemoryStorage) else "shared"
 
     def wrap(self, view, endpoint: str, spec: str):
         """Return the view with its limits checked first (POST only), shortest window first."""

@@ -176,5 +176,7 @@ def readyz():
     ready = checks["index"]
     # The meaning layer's state is reported, not required: without it BM25 still answers.
     semantic = getattr(bot, "semantic_status", "off")
+    limits = current_app.extensions.get("faqbot.limiter")
     return jsonify({"status": "ready" if ready else "unavailable", "checks": checks, "semantic": semantic,
-                    "question_log": current_app.extensions["faqbot.log"].state()}), 200 if ready else 503
+                    "question_log": current_app.extensions["faqbot.log"].state(),
+                    "limits": limits.state() if limits else "off"}), 200 if ready else 503
