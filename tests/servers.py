@@ -41,8 +41,9 @@ class Postgres:
     postgres user, which must own the folder and reach it.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, max_connections: int = 200):
         self.folder = folder
+        self.max_connections = max_connections
         self.data = folder / "data"
         self.port = free_port()
         self.user = None
@@ -61,7 +62,7 @@ class Postgres:
                       "-E", "UTF8", "--no-sync")
         self._run(postgres_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "start",
                   "-o", f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off "
-                        "-c full_page_writes=off -c max_connections=200")
+                        f"-c full_page_writes=off -c max_connections={self.max_connections}")
         wait_for_port(self.port)
         return self
 

@@ -174,7 +174,7 @@ def postgres(tmp_path):
     if not servers.have_postgres():
         pytest.skip("PostgreSQL is not installed: run the tests with tests/run.sh")
     folder = Path(tempfile.mkdtemp(prefix="faqbot-pg-"))
-    pg = servers.Postgres(folder).start()
+    pg = servers.Postgres(folder, max_connections=20).start()  # few, so a test can take every slot
     yield pg
     pg.thaw()
     pg.stop("immediate")
@@ -224,4 +224,36 @@ def test_postgres_frozen_or_restarted_slows_chats_by_the_timeouts_only_and_loses
         missing = logged_eventually(postgres_ids(postgres), visitors.reply_ids())
         assert not missing, (len(missing), len(visitors.reply_ids()), (tmp_path / "server.log").read_text()[-3000:])
     finally:
+        server.stop()
+
+
+def test_postgres_with_every_connection_slot_taken_keeps_every_instance_ready(tmp_path, postgres):
+    import psycopg
+
+    server, base = serve(tmp_path, FAQBOT_DATABASE_URL=postgres.url())
+    hogs = []
+    try:
+        with Visitors(base) as visitors:
+            time.sleep(1.0)  # the workers' pools hold their connections
+            started = time.monotonic()
+            while True:  # another application takes every slot left (superuser slots included)
+                try:
+                    hogs.append(psycopg.connect(postgres.url(), connect_timeout=2))
+                except psycopg.OperationalError:
+                    break
+            ready = [urllib.request.urlopen(base + "/readyz", timeout=10).status for _ in range(5)]
+            time.sleep(max(0.0, started + 3.0 - time.monotonic()))
+            for conn in hogs:
+                conn.close()
+            hogs.clear()
+            time.sleep(2.0)
+        assert visitors.statuses() == {200}
+        during = visitors.latencies(since=started)
+        report("postgres slots full 3 s", visitors, during, [0.0])
+        # Before, /readyz answered 503 on every instance: a load balancer would have removed them all.
+        assert ready == [200] * 5 and p99(during) < 1.5
+        assert not logged_eventually(postgres_ids(postgres), visitors.reply_ids())
+    finally:
+        for conn in hogs:
+            conn.close()
         server.stop()
