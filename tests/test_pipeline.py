@@ -236,3 +236,29 @@ def test_no_short_answer_starts_by_leaning_on_a_sentence_the_visitor_cannot_see(
         reply = bot.reply(q)
         if reply.type == "answer":
             assert not LEANS_BACK.match(reply.answer.split("says: ", 1)[1]), (q, reply.answer)
+
+
+# --- asked again --------------------------------------------------------------------------------
+
+def test_a_follow_up_that_adds_nothing_offers_the_next_passage_not_the_same_words(bot):
+    first, turns = bot.converse(["will it help my sciatica?"])
+    again, turns = bot.converse(["will it help that?"], turns)
+    third, turns = bot.converse(["will it help that?"], turns)
+    assert first.type == again.type == third.type == "answer"
+    shown = [r.top_passage for r in (first, again, third)]
+    assert len(set(shown)) == 3, shown  # each ask brings something not yet said
+    assert again.passages[0]["id"] == again.top_passage  # the passage quoted is listed first
+    assert any("asked again" in note for note in again.trace.meaning)
+
+
+def test_the_same_question_twice_gets_the_next_passage_or_says_that_is_all(bot):
+    first, turns = bot.converse(["What is remedial massage?"])
+    second, _ = bot.converse(["what is remedial massage"], turns)
+    assert second.type == "answer"
+    assert second.top_passage != first.top_passage or second.answer.startswith("That is all our articles say")
+
+
+def test_a_follow_up_with_a_word_of_its_own_is_answered_on_its_merits(bot):
+    first, turns = bot.converse(["What is remedial massage?"])
+    follow, _ = bot.converse(["does it help with posture?"], turns)
+    assert not any("asked again" in note for note in follow.trace.meaning)

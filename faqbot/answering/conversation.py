@@ -19,6 +19,7 @@ class Turn:
     message: str
     type: str
     weights: dict[str, float] = field(default_factory=dict)
+    passage: str | None = None  # the passage an answer was given from (sessions saved before: None)
 
 
 def is_follow_up(message: str, own_terms: list[str]) -> bool:
@@ -36,3 +37,27 @@ def with_context(own: dict[str, float], history: list[Turn], weight: float) -> d
     for term, w in own.items():
         merged[term] = max(merged.get(term, 0.0), w)
     return merged
+
+
+def already_given(history: list[Turn], message: str, own_terms: list[str]) -> set[str]:
+    """The passages the last answers came from, when this turn asks for their topic again.
+
+    Asked again, in the same words, or as a follow-up that adds no word of its own ("will it help
+    that?" after the sciatica question, "tell me more"), the visitor did not get what they wanted:
+    the same passage word for word would not help. A run of such asks collects the passages
+    already given, so the third ask does not go back to the first. A follow-up with a word of
+    its own ("does it hurt?") is a new question, answered from whatever passage fits it best.
+    """
+    given: set[str] = set()
+    own, text = set(own_terms), normalise(message)
+    for turn in reversed(history):
+        if turn.type not in CARRIED:
+            continue  # small talk or an urgent reply between asks does not end the run
+        if turn.type != "answer" or not turn.passage:
+            break
+        if not (normalise(turn.message) == text or own <= turn.weights.keys()):
+            break
+        given.add(turn.passage)
+        if len(given) >= 3:
+            break
+    return given

@@ -9,7 +9,7 @@ from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
 from ..knowledge.text import tokenize
 from ..config import Settings
-from .conversation import Turn, is_follow_up, with_context
+from .conversation import Turn, already_given, is_follow_up, with_context
 from .index import Hit, Index
 from ..knowledge.passages import Passage
 from .retrieval import Retriever
@@ -22,6 +22,8 @@ from .understanding import Understanding
 
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
 EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
+# Asked again, the next passage is offered when it scored at least this share of the first's.
+REPEAT_SHARE = 0.5
 SMALLTALK_WORDS = 12  # longer messages are questions, however politely they start
 
 
@@ -170,15 +172,29 @@ class Bot:
             trace.decision = "fallback"
             return self.fallback(question, topic.reply if topic else None, caution, weights, trace)
         trace.decision = "answer"
-        top = hits[0]
+        top, again = hits[0], ""
+        given = already_given(history or [], question, own)
+        if top.passage.id in given:
+            # Asked again: the next passage not yet given that is nearly as good, else the same one
+            # said plainly as all the articles hold (the suggestions say what else to ask).
+            runner = next((h for h in hits[1:] if h.passage.id not in given and h.score >= REPEAT_SHARE * top.score),
+                          None)
+            if runner is not None:
+                trace.meaning.append(f"asked again: the next passage {runner.passage.id} instead of "
+                                     f"{', '.join(sorted(given))}")
+                described = [described[hits.index(runner)]] + [d for h, d in zip(hits, described) if h is not runner]
+                top = runner
+            else:
+                trace.meaning.append(f"asked again: {top.passage.id} is all the articles hold on it")
+                again = "That is all our articles say on this. "
         text = compose.best_sentences(top, self.index, self.analyzer)
         # Attributed, so the articles' claims read as theirs, not as the bot's promise.
-        answer = f"Our article \u201c{top.passage.doc_title}\u201d says: {text}"
+        answer = f"{again}Our article \u201c{top.passage.doc_title}\u201d says: {text}"
         if caution:
             answer = f"{caution}\n\n{answer}"
         return Reply(
             "answer", answer, described, s.DISCLAIMER,
-            compose.suggestions(hits, self.index, question, fallback=s.STARTERS),
+            compose.suggestions([top, *(h for h in hits if h is not top)], self.index, question, fallback=s.STARTERS),
             caution=caution, confidence=trace.confidence, weights=weights,
             top_passage=top.passage.id, trace=trace,
         )
@@ -213,7 +229,7 @@ class Bot:
         reply = None
         for message in messages:
             reply = self.reply(message, turns)
-            turns.append(Turn(f"turn-{len(turns)}", message, reply.type, reply.weights))
+            turns.append(Turn(f"turn-{len(turns)}", message, reply.type, reply.weights, reply.top_passage))
         return reply, turns
 
     def query_terms(self, text: str, trace: Trace) -> list[str]:
