@@ -156,10 +156,13 @@ class Server:
             self.proc.wait()
 
 
-def wrk(url: str, connections: int, seconds: float) -> dict:
-    """Run wrk against url and return its summary with requests/s and latencies in ms."""
+def wrk(url: str, connections: int, seconds: float, script: Path = LUA, script_args: tuple[str, ...] = ()) -> dict:
+    """Run wrk against url and return its summary with requests/s and latencies in ms.
+
+    script is a wrk Lua script that prints chat.lua's WRKJSON line; script_args go to its init().
+    """
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s",
-            "-s", str(LUA), url]
+            "-s", str(script), url, *(["--", *script_args] if script_args else [])]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRKJSON "))
     raw = json.loads(line[len("WRKJSON "):])
@@ -175,18 +178,19 @@ def wrk(url: str, connections: int, seconds: float) -> dict:
     }
 
 
-def measure(server: Server, connections: int, seconds: float) -> dict:
-    """Run wrk once and add what it cost: worker CPU per request, and CPU anything else took."""
+def measure(server: Server, connections: int, seconds: float, **wrk_options) -> dict:
+    """Run wrk once and add what it cost: worker (and master) CPU per request, and CPU anything else took."""
     # Requests per second on a shared 2-core machine move with whatever else runs; worker CPU
     # per request barely does, so its ratio is the steadier estimate of relative capacity.
     workers0, master0 = server.cpu()
     busy0, wrk0, t0 = machine_busy_seconds(), children_cpu_seconds(), time.monotonic()
-    result = wrk(server.target, connections, seconds)
+    result = wrk(server.target, connections, seconds, **wrk_options)
     wall = time.monotonic() - t0
     workers1, master1 = server.cpu()
     busy, load_cpu = machine_busy_seconds() - busy0, children_cpu_seconds() - wrk0
     served = workers1 - workers0 + master1 - master0
     result["worker_cpu_ms_per_request"] = (workers1 - workers0) * 1000 / max(result["requests"], 1)
+    result["service_cpu_ms_per_request"] = served * 1000 / max(result["requests"], 1)  # master included
     result["wrk_cores"] = load_cpu / wall
     result["server_cores"] = served / wall
     # Cores busy with neither this server nor wrk: another job disturbing the measurement.
@@ -194,9 +198,10 @@ def measure(server: Server, connections: int, seconds: float) -> dict:
     return result
 
 
-def reply_types(url: str) -> dict:
-    """Send each of chat.lua's questions once and count the reply types (a check that it answers)."""
-    questions = re.findall(r'^\s*"(.*)",$', LUA.read_text("utf-8"), re.M)
+def reply_types(url: str, questions: list[str] | None = None) -> dict:
+    """Send each question (chat.lua's by default) once and count the reply types (a check that it answers)."""
+    if questions is None:
+        questions = re.findall(r'^\s*"(.*)",$', LUA.read_text("utf-8"), re.M)
     counts: dict[str, int] = {}
     for q in questions:
         request = urllib.request.Request(url, data=json.dumps({"message": q}).encode(),
@@ -224,18 +229,34 @@ def parse_variant(text: str) -> tuple[str, dict]:
     return f"chat[{label}]", env
 
 
-def run_once(server: Server, connections: int, args) -> dict:
+def run_once(server: Server, connections: int, args, **wrk_options) -> dict:
     """Warm up, measure, and measure again (up to --retries times) while another job disturbs it."""
     for attempt in range(args.retries + 1):
-        wrk(server.target, connections, args.warmup)
-        result = measure(server, connections, args.duration)
+        wrk(server.target, connections, args.warmup, **wrk_options)
+        result = measure(server, connections, args.duration, **wrk_options)
         result["attempts"] = attempt + 1
         if result["other_cores"] <= args.max_other:
             break
         print(f"  {server.name} c={connections}: other jobs took {result['other_cores']:.2f} cores, "
               f"{'measuring again' if attempt < args.retries else 'keeping it'}", file=sys.stderr, flush=True)
-        time.sleep(5)
+        if attempt < args.retries:
+            time.sleep(5)  # let the other job pass (pointless when no retry follows)
     return result
+
+
+def add_disturbance_options(parser: argparse.ArgumentParser, retries: int) -> None:
+    """Add run_once's --max-other and --retries: when another job disturbs a run, and how often to repeat it."""
+    parser.add_argument("--max-other", type=float, default=0.3,
+                        help="cores other jobs may use before a run counts as disturbed and is repeated")
+    parser.add_argument("--retries", type=int, default=retries, help="repeats of a disturbed run")
+
+
+def wrk_missing(prog: str) -> bool:
+    """Say so on stderr when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        print(f"{prog}: wrk is not installed (Debian: apt-get install -y wrk)", file=sys.stderr)
+        return True
+    return False
 
 
 def parse_tree(text: str) -> tuple[str, Path]:
@@ -253,9 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unrecorded load before each run")
     parser.add_argument("--rounds", type=int, default=3, help="measured runs per app and connection count")
     parser.add_argument("--connections", default="1,8,32", help="comma-separated wrk connection counts")
-    parser.add_argument("--max-other", type=float, default=0.3,
-                        help="cores other jobs may use before a run counts as disturbed and is repeated")
-    parser.add_argument("--retries", type=int, default=2, help="repeats of a disturbed run")
+    add_disturbance_options(parser, retries=2)
     parser.add_argument("--variant", type=parse_variant, action="append", default=[],
                         help="also serve faqbot with env overrides, e.g. nolimit:FAQBOT_RATELIMIT_ENABLED=false")
     parser.add_argument("--tree", type=parse_tree, action="append", default=[],
@@ -264,8 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.rounds, args.retries = 2, 1, 1, 0
-    if shutil.which("wrk") is None:
-        print("bench_http: wrk is not installed (Debian: apt-get install -y wrk)", file=sys.stderr)
+    if wrk_missing("bench_http"):
         return 2
     conns = [int(c) for c in args.connections.split(",")]
     # A plain kill must still reach the finally below, which stops the servers.

@@ -1,12 +1,14 @@
 """Profile faqbot's gunicorn workers under wrk load with py-spy and rank where the time goes.
 
 Run from anywhere: python benchmarks/profile_http.py [--duration 10] [--connections 8] [--top 30]
+                   [--load peers] [--env FAQBOT_SEMANTIC=off]
 Needs wrk and py-spy (pip install py-spy). Shares are of the samples taken while a worker was
 busy (py-spy leaves idle waits out), summed over all workers.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -18,10 +20,15 @@ from pathlib import Path
 
 from bench_http import Server, free_port, procfile_command, worker_count, wrk
 from benchlib import child_env, table
+from peers import LUA as PEERS_LUA, traffic
 
 LINE_NUMBER = re.compile(r":\d+\)$")
 # Layers of the request path, recognised by a frame's function and file.
-LAYERS = (("faqbot pipeline (Bot.reply)", "Bot.reply (faqbot/answering/pipeline.py"),
+LAYERS = (("faqbot embedding (the model)", "(faqbot/answering/embedding.py"),
+          ("faqbot meaning layer (vectors, banks, gate)", "(faqbot/answering/semantic.py"),
+          ("faqbot meaning layer (vectors, banks, gate)", "(faqbot/answering/understanding.py"),
+          ("faqbot spelling", "(faqbot/answering/spelling.py"),
+          ("faqbot pipeline (Bot.reply)", "Bot.reply (faqbot/answering/pipeline.py"),
           ("faqbot storage (SQLite)", "(faqbot/storage/base.py"), ("faqbot storage (SQLite)", "(faqbot/storage/sqlite"),
           ("faqbot reply_json", "reply_json (faqbot/answering/pipeline.py"),
           ("faqbot api view, other", "(faqbot/webapp/api.py"),
@@ -67,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=30, help="functions listed")
     parser.add_argument("--raw", type=Path, help="also keep py-spy's collapsed stacks here (flamegraph input)")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="serve faqbot with this setting, e.g. FAQBOT_SEMANTIC=off (repeatable)")
+    parser.add_argument("--load", choices=("chat", "peers"), default="chat",
+                        help="chat.lua's 12 questions, or peers.py's visitor traffic (peers.lua)")
     args = parser.parse_args(argv)
     for tool in ("wrk", "py-spy"):
         if shutil.which(tool) is None:
@@ -76,16 +87,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="faqbot-prof-") as tmp:
         tmp = Path(tmp)
         port = free_port()
-        env = child_env(str(tmp / "faqbot.sqlite3"), PORT=str(port))
+        env = child_env(str(tmp / "faqbot.sqlite3"), PORT=str(port), FAQBOT_EMBEDDING_CACHE_DIR=str(tmp),
+                        **dict(kv.split("=", 1) for kv in args.env))
+        options = {}
+        if args.load == "peers":
+            bodies = tmp / "bodies.jsonl"
+            bodies.write_text("".join(json.dumps(b) + "\n" for b in traffic()), "utf-8")
+            options = {"script": PEERS_LUA, "script_args": (str(bodies), str(tmp / "position"))}
         argv_ = procfile_command(port)
         base = f"http://127.0.0.1:{port}"
         server = Server("chat", argv_, env, base + "/healthz", base + "/api/chat", tmp / "chat.log")
         raw = tmp / "profile.txt"
         try:
             server.start(worker_count(argv_))
-            wrk(server.target, args.connections, 2)  # warm-up, unrecorded
+            wrk(server.target, args.connections, 2, **options)  # warm-up, unrecorded
             # Load for longer than py-spy records so every sample is taken under load.
-            load = threading.Thread(target=wrk, args=(server.target, args.connections, args.duration + 3))
+            load = threading.Thread(target=wrk, args=(server.target, args.connections, args.duration + 3),
+                                    kwargs=options)
             load.start()
             subprocess.run(["py-spy", "record", "--pid", str(server.proc.pid), "--subprocesses",
                             "--rate", str(args.rate), "--duration", str(round(args.duration)),
