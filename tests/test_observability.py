@@ -109,6 +109,19 @@ def test_readyz_reports_index_and_database(app, client):
     assert chat(client).status_code == 200
 
 
+def test_metrics_report_the_workers_stores_in_prometheus_text(app, client):
+    assert client.post("/api/chat", json={"message": "What is remedial massage?"}).status_code == 200
+    assert app.extensions["faqbot.log"].flush(5)
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    values = {line.split("{")[0]: float(line.rsplit(" ", 1)[1])
+              for line in response.get_data(as_text=True).splitlines() if not line.startswith("#")}
+    assert values["faqbot_up"] == 1 and values["faqbot_database_up"] == 1
+    assert values["faqbot_question_log_written_total"] >= 1 and values["faqbot_question_log_lost_total"] == 0
+    assert values["faqbot_question_log_pending"] == 0 and values["faqbot_question_log_spooling"] == 0
+    assert f'pid="{os.getpid()}"' in response.get_data(as_text=True)
+
+
 def test_readyz_fails_without_an_index(app, client):
     app.extensions["faqbot"] = SimpleNamespace(index=[])
     assert client.get("/readyz").status_code == 503

@@ -104,6 +104,12 @@ def build(config) -> dict:
             "/healthz": {"get": {
                 "operationId": "healthz", "summary": "Liveness: the process answers.",
                 "responses": {"200": respond("Alive.", "Health")}}},
+            "/metrics": {"get": {
+                "operationId": "metrics", "summary": "This worker's state in Prometheus's text format (one worker "
+                                                     "per scrape, labelled by pid).",
+                "responses": {"200": {"description": "Gauges and counters: faqbot_up, faqbot_database_up, "
+                                                     "faqbot_question_log_pending, faqbot_question_log_lost_total...",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             "/readyz": {"get": {
                 "operationId": "readyz", "summary": "Readiness: this instance can answer visitors (its index is loaded). "
                                                    "The database and question log are reported, not required.",

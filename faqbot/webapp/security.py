@@ -1,4 +1,4 @@
-"""Production hardening: proxy trust, rate limits (limits.py), JSON guards, security headers, request ids, access logs, /readyz."""
+"""Production hardening: proxy trust, rate limits (limits.py), JSON guards, security headers, request ids, access logs; /readyz and /metrics (health.py)."""
 from __future__ import annotations
 
 import logging
@@ -6,10 +6,10 @@ import re
 import secrets
 import time
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import bodies, logs, openapi
+from . import bodies, health, logs, openapi
 from .ratelimits import init_limiter
 from ..errors import ApiError
 
@@ -47,7 +47,8 @@ def init_app(app: Flask) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, finish_request)
     if app.config["ACCESS_LOG"]:
         app.extensions["faqbot.access_log"] = logs.access_logger()
-    app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/readyz", "readyz", health.readyz)
+    app.add_url_rule("/metrics", "metrics", health.metrics)
     app.register_blueprint(openapi.bp)
 
 
@@ -161,22 +162,3 @@ def access_fields(response, request_id: str, path: str, method: str) -> dict:
         if isinstance(message, str):
             fields["message"] = message[: current_app.config["MAX_MESSAGE_LENGTH"]]
     return fields
-
-
-def readyz():
-    """Report whether this worker can answer visitors: 200 while its index is loaded, 503 when not.
-
-    The stores are reported, not required: with the database down the bot still answers (the
-    question log waits in memory, see storage/spool.py), and a load balancer that took every
-    instance out over it would turn a logging outage into a total one. Nothing here waits on
-    the database: its state is what the last calls found.
-    """
-    bot, store = current_app.extensions["faqbot"], current_app.extensions["faqbot.store"]
-    checks = {"index": len(bot.index) > 0, "database": store.healthy()}
-    ready = checks["index"]
-    # The meaning layer's state is reported, not required: without it BM25 still answers.
-    semantic = getattr(bot, "semantic_status", "off")
-    limits = current_app.extensions.get("faqbot.limiter")
-    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks, "semantic": semantic,
-                    "question_log": current_app.extensions["faqbot.log"].state(),
-                    "limits": limits.state() if limits else "off"}), 200 if ready else 503
