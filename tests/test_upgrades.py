@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from servers import eventually
 from staff_fixtures import CORPUS, TOKEN
 from test_staff_reindex import CUPPING, NEW_DOC
 
@@ -104,6 +106,18 @@ def test_usr2_upgrade_under_load_drops_nothing_and_serves_the_new_corpus(start, 
     after = [o.detail for o in load.outcomes if o.sent > upgraded]
     assert len(after) >= 10 and set(after) == {"answer"}, after  # the new master loaded the corpus on disk
     assert {o.client for o in load.outcomes if o.sent > upgraded} == {"keepalive", "new"}
+    # Nor is any question lost from the log: the old workers wrote their spools before exiting.
+    answered = sum(o.status == 200 for o in load.outcomes)
+    assert eventually(lambda: logged(corpus.parent / "d.sqlite3") == answered, seconds=10), (logged(
+        corpus.parent / "d.sqlite3"), answered)
+
+
+def logged(db: Path) -> int:
+    conn = sqlite3.connect(db, timeout=5)
+    try:
+        return conn.execute("SELECT count(*) FROM questions").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def test_a_failed_upgrade_leaves_the_old_master_serving(start, corpus):
