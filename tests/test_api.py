@@ -189,3 +189,10 @@ def test_nul_characters_are_dropped_not_stored(client):
     assert reply["type"] == "answer"
     feedback = {"session_id": reply["session_id"], "reply_id": reply["reply_id"], "vote": "up", "comment": "ok\x00"}
     assert client.post("/api/feedback", json=feedback).status_code == 201
+
+
+def test_the_length_limit_counts_what_was_sent_nuls_included(client):
+    # The document says at most 1,000 characters; a NUL is dropped, but it was sent.
+    over = client.post("/api/chat", json={"message": "a" * 1000 + "\x00"})
+    assert over.status_code == 400 and over.get_json()["error"]["code"] == "too_long"
+    assert client.post("/api/chat", json={"message": "a" * 999 + "\x00"}).status_code == 200

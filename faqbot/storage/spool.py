@@ -132,7 +132,7 @@ class QuestionLog:
 
     def _at_exit(self) -> None:
         if self._queue and not self.flush(EXIT_FLUSH):
-            log.warning("question log: exiting with %d rows the database did not take; they are lost", self.pending)
+            log.warning("question log: exiting with %d row(s) the database did not take; they are lost", self.pending)
 
     def _run(self) -> None:
         retry = RETRY_MIN

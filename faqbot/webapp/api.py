@@ -53,11 +53,11 @@ def text_field(data: dict, name: str, limit: int, required: bool = True) -> str 
         return None
     if not isinstance(value, str):
         raise ApiError(400, "invalid_field", f"The field '{name}' must be a string.")
+    if len(value) > limit:  # as sent, NULs included: the documented limit is on what the client sends
+        raise ApiError(400, "too_long", f"The field '{name}' is too long (at most {limit} characters).")
     value = value.replace("\x00", "")  # a stray NUL means nothing, and PostgreSQL text can't hold one
     if not value.strip():
         raise ApiError(400, "empty_field", f"The field '{name}' must not be empty.")
-    if len(value) > limit:
-        raise ApiError(400, "too_long", f"The field '{name}' is too long (at most {limit} characters).")
     return value.strip()
 
 
