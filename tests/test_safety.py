@@ -182,3 +182,14 @@ def test_the_first_look_never_passes_over_a_rule_that_fires():
 def test_a_caution_inside_a_compound_word_still_counts(message, condition):
     result = default_gate().check(message)
     assert result.urgent is None and any(condition in c.name for c in result.cautions), result.matched
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("I broke my wrist snowboarding, two years ago. Can you work on the forearm?", False),
+    ("I dislocated my knee in netball, healed now. Is a sports massage ok?", False),
+    # The time phrase belongs to its sentence: a current event next to it is still now.
+    ("I broke my ankle two years ago. Today I fell off my bike and broke my wrist", True),
+    ("I recently had a heart attack and I have crushing chest pain right now", True),
+])
+def test_a_time_phrase_reaches_across_a_comma_but_not_into_another_sentence(message, urgent):
+    assert (default_gate().check(message).urgent is not None) is urgent, default_gate().check(message).matched

@@ -115,13 +115,21 @@ def whole_words(text: str, start: int, end: int) -> str:
     return text[start:end]
 
 
-def when(rule: Rule, clause: str, m: re.Match) -> str | None:
+def when(rule: Rule, clause: str, m: re.Match, text: str | None = None) -> str | None:
     """Return the time phrase next to a match that makes it a past event, if the rule has any."""
     # Next to the match, not anywhere in its clause: "I recently had a heart attack and I have
-    # crushing chest pain right now" is about now.
+    # crushing chest pain right now" is about now. Across a comma within its sentence, though: "I
+    # dislocated my shoulder at school, twenty years ago".
     if rule.unless is None:
         return None
-    past = rule.unless.search(clause, max(0, m.start() - PAST_WINDOW), m.end() + PAST_WINDOW)
+    start, end = m.start(), m.end()
+    where = clause
+    if text is not None and (at := text.find(clause)) >= 0:
+        sentence_start = max((b.end() for b in SENTENCE_BREAK.finditer(text, 0, at + start)), default=0)
+        following = SENTENCE_BREAK.search(text, at + end)
+        where = text[sentence_start:following.start() if following else len(text)]
+        start, end = at + start - sentence_start, at + end - sentence_start
+    past = rule.unless.search(where, max(0, start - PAST_WINDOW), end + PAST_WINDOW)
     return past.group(0) if past else None
 
 
@@ -133,7 +141,7 @@ def find(rule: Rule, parts: list[str], text: str | None = None) -> Finding | Non
     """
     first_past = None
     for clause, m in hits(rule.patterns, parts):
-        said, past = whole_words(clause, m.start(), m.end()), when(rule, clause, m)
+        said, past = whole_words(clause, m.start(), m.end()), when(rule, clause, m, text)
         if past is None:
             return Finding(clause, said)
         first_past = first_past or Finding(clause, said, past)
@@ -145,7 +153,7 @@ def find(rule: Rule, parts: list[str], text: str | None = None) -> Finding | Non
                 if None in found:
                     continue
                 said = " + ".join(whole_words(c, m.start(), m.end()) for c, m in found)
-                past = next((w for c, m in found if (w := when(rule, c, m))), None)
+                past = next((w for c, m in found if (w := when(rule, c, m, text))), None)
                 if past is None:
                     return Finding(found[0][0], said)
                 first_past = first_past or Finding(found[0][0], said, past)
