@@ -14,7 +14,7 @@ LAYERS = [
     {"faqbot.evaluation"},
     {"faqbot.reindex"},
     {"faqbot.errors", "faqbot.webapp"},
-    {"faqbot", "faqbot.cli", "faqbot.wsgi", "faqbot.gunicorn_conf", "faqbot.upgrade"},
+    {"faqbot", "faqbot.cli", "faqbot.cli_text", "faqbot.wsgi", "faqbot.gunicorn_conf", "faqbot.upgrade"},
 ]
 
 
