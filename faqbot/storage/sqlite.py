@@ -1,7 +1,6 @@
 """The embedded SQLite store: the default, one file, nothing to set up."""
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -9,11 +8,11 @@ import sqlite3
 import threading
 import time
 import weakref
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..answering.conversation import Turn
 from .base import Store
+from .turns import WAIT, TurnFile, writers_turn
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +31,8 @@ CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 STAT_EVERY = 0.5  # seconds between checks that the database file is still the one we opened
-# Seconds a visitor's call may wait for the database (a locked database must not stall visitors),
-# and a call of the background question-log writer, which no one waits for.
-WAIT = 0.2
+# Seconds a visitor's call may wait for the database (a locked database must not stall visitors:
+# WAIT, in turns.py), and a call of the background question-log writer, which no one waits for.
 PATIENT_WAIT = 2.0
 # SQLite checkpoints the WAL in the commit that takes it past 1,000 pages, and in every commit after
 # that until the log can start afresh: under load 2-7% of commits took 0.5-10 ms, in bursts.
@@ -89,43 +87,9 @@ class SQLiteStore(Store):
         except OSError:
             return None
 
-    @contextmanager
     def _turn(self, conn: sqlite3.Connection, wait: float = WAIT):
-        """Hold the writers' turn for one transaction, waiting at most `wait` in all for it and SQLite's lock.
-
-        Writers queue on a flock before asking SQLite: SQLite's busy handler sleeps 1 ms or more
-        before it retries a lock held for 0.1 ms, while a flock is free for the next writer as
-        soon as it is released (by the kernel too, when a process dies). The flock only orders
-        the writers; SQLite's lock still guards the data, so a writer stuck with its turn delays
-        the others by `wait`, and they then go ahead without it.
-        """
-        turns = self._local.turns
-        if turns is None:
-            with busy_timeout(conn, wait) if wait != WAIT else nullcontext():
-                yield
-            return
-        deadline, pause = time.monotonic() + wait, 50e-6
-        while True:
-            try:
-                fcntl.flock(turns.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    # A writer stuck with its turn: try SQLite's lock once, without its busy wait.
-                    with busy_timeout(conn, 0):
-                        yield
-                    return
-                time.sleep(pause)  # polled: flock itself has no timeout
-                pause = min(pause * 2, 250e-6)
-        try:
-            left = deadline - time.monotonic()
-            if wait != WAIT or left < WAIT - 0.01:  # SQLite's lock gets only what is left of the wait
-                with busy_timeout(conn, left):
-                    yield
-            else:
-                yield
-        finally:
-            fcntl.flock(turns.fd, fcntl.LOCK_UN)
+        """Hold the writers' turn for one transaction, waiting at most `wait` in all (turns.py)."""
+        return writers_turn(conn, self._local.turns, wait)
 
     def _run(self, fn, patient: bool = False):
         return fn(self.connect())
@@ -258,37 +222,6 @@ class SQLiteStore(Store):
         except sqlite3.Error:
             return False
         return True
-
-
-class TurnFile:
-    """The file descriptor a thread takes the writers' turn through, closed when the thread's gone.
-
-    A thread's connection goes with its thread-local storage; a bare descriptor number would not.
-    """
-
-    def __init__(self, fd: int):
-        self.fd = fd
-
-    def close(self) -> None:
-        """Close the descriptor, once."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    __del__ = close
-
-
-@contextmanager
-def busy_timeout(conn: sqlite3.Connection, seconds: float):
-    """Let SQLite wait at most this long for its lock while the block runs."""
-    conn.execute(f"PRAGMA busy_timeout={max(int(seconds * 1000), 0)}")
-    try:
-        yield
-    finally:
-        try:
-            conn.execute(f"PRAGMA busy_timeout={int(WAIT * 1000)}")
-        except sqlite3.Error:
-            pass  # the block's own error tells; a failed connection is closed and opened afresh
 
 
 def _checkpoint_forever(ref: weakref.ref) -> None:

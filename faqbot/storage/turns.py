@@ -1,0 +1,79 @@
+"""The writers' turn on a SQLite file: a flock that orders the writers of every process before SQLite's own lock."""
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from contextlib import contextmanager, nullcontext
+
+WAIT = 0.2  # seconds a visitor's write waits for its turn and SQLite's lock (sqlite.py's default)
+
+
+@contextmanager
+def writers_turn(conn: sqlite3.Connection, turns: "TurnFile | None", wait: float = WAIT):
+    """Hold the writers' turn for one transaction, waiting at most `wait` in all for it and SQLite's lock.
+
+    Writers queue on a flock before asking SQLite: SQLite's busy handler sleeps 1 ms or more
+    before it retries a lock held for 0.1 ms, while a flock is free for the next writer as
+    soon as it is released (by the kernel too, when a process dies). The flock only orders
+    the writers; SQLite's lock still guards the data, so a writer stuck with its turn delays
+    the others by `wait`, and they then go ahead without it.
+    """
+    if turns is None:
+        with busy_timeout(conn, wait) if wait != WAIT else nullcontext():
+            yield
+        return
+    deadline, pause = time.monotonic() + wait, 50e-6
+    while True:
+        try:
+            fcntl.flock(turns.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                # A writer stuck with its turn: try SQLite's lock once, without its busy wait.
+                with busy_timeout(conn, 0):
+                    yield
+                return
+            time.sleep(pause)  # polled: flock itself has no timeout
+            pause = min(pause * 2, 250e-6)
+    try:
+        left = deadline - time.monotonic()
+        if wait != WAIT or left < WAIT - 0.01:  # SQLite's lock gets only what is left of the wait
+            with busy_timeout(conn, left):
+                yield
+        else:
+            yield
+    finally:
+        fcntl.flock(turns.fd, fcntl.LOCK_UN)
+
+
+class TurnFile:
+    """The file descriptor a thread takes the writers' turn through, closed when the thread's gone.
+
+    A thread's connection goes with its thread-local storage; a bare descriptor number would not.
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def close(self) -> None:
+        """Close the descriptor, once."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    __del__ = close
+
+
+@contextmanager
+def busy_timeout(conn: sqlite3.Connection, seconds: float):
+    """Let SQLite wait at most this long for its lock while the block runs."""
+    conn.execute(f"PRAGMA busy_timeout={max(int(seconds * 1000), 0)}")
+    try:
+        yield
+    finally:
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(WAIT * 1000)}")
+        except sqlite3.Error:
+            pass  # the block's own error tells; a failed connection is closed and opened afresh
