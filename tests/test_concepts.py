@@ -14,6 +14,20 @@ def concepts():
     ("my calf is red, hot and swollen", "dvt_pe"),
     ("numb between my legs since yesterday and I can't pee", "cauda_equina"),
     ("pee is the colour of cola after a hard leg workout", "rhabdomyolysis"),
+    # Written for these tests (not taken from any evaluation set), one per combination added
+    # from the misses of the fit sets (eval/safety_fit*.json).
+    ("my mum has an aortic aneurysm they keep an eye on and now has severe pain in her back", "tearing_back_or_belly_pain"),
+    ("his belly is rigid and the pain is unbearable", "tearing_back_or_belly_pain"),
+    ("I have osteoporosis and got a sudden severe pain in my back lifting the shopping", "fracture_dislocation"),
+    ("he banged his head on the car door and had a fit a minute later", "head_injury"),
+    ("I've used my puffer 8 times and I can't finish a sentence", "breathing_anaphylaxis"),
+    ("my migraine came on out of nowhere, like being hit", "thunderclap_headache_meningitis"),
+    ("my little boy has a fever and won't put weight on his left leg", "infection_sepsis"),
+    ("his knee is swollen and hot and he has a temperature", "infection_sepsis"),
+    ("she coughed up a lot of bright red blood", "severe_bleeding"),
+    ("took about 30 of my sleeping tablets", "overdose"),
+    ("after the fall his leg is turned outwards", "fracture_dislocation"),
+    ("I keep having thoughts about hurting my baby", "suicide_self_harm"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
@@ -27,6 +41,16 @@ def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, catego
     "what is a stroke?",
 ])
 def test_negated_past_or_partial_is_not(concepts, message):
+    assert concepts.check(message) is None
+
+
+@pytest.mark.parametrize("message", [
+    "I have a small aortic aneurysm being monitored, is a gentle back massage ok?",  # no pain told
+    "I have osteoporosis, is deep tissue massage safe for my back?",
+    "can massage help with migraines?",
+    "my son had a fever last week, all better now; can he have a sports massage?",
+])
+def test_their_parts_alone_are_not(concepts, message):
     assert concepts.check(message) is None
 
 
