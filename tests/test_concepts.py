@@ -28,6 +28,13 @@ def concepts():
     ("took about 30 of my sleeping tablets", "overdose"),
     ("after the fall his leg is turned outwards", "fracture_dislocation"),
     ("I keep having thoughts about hurting my baby", "suicide_self_harm"),
+    ("since breakfast his right arm and his leg feel weak", "stroke_tia"),
+    ("dad collapsed with a severe pain in his tummy", "tearing_back_or_belly_pain"),
+    ("6 weeks pregnant, pain on one side of the belly and I feel faint", "pregnancy_danger"),
+    ("I suddenly saw double and the room was spinning", "stroke_tia"),
+    ("she told me she has been burning herself", "suicide_self_harm"),
+    ("my neck aches and both hands are clumsy", "msk_triage_red_flags"),
+    ("my thighs ache after the new tablets and my urine is darker", "rhabdomyolysis"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
@@ -48,6 +55,8 @@ def test_negated_past_or_partial_is_not(concepts, message):
     "I have a small aortic aneurysm being monitored, is a gentle back massage ok?",  # no pain told
     "I have osteoporosis, is deep tissue massage safe for my back?",
     "can massage help with migraines?",
+    "my left arm is sore from the gym and my legs are tired",
+    "I'm a bit clumsy, can you massage my neck?",
     "my son had a fever last week, all better now; can he have a sports massage?",
 ])
 def test_their_parts_alone_are_not(concepts, message):
