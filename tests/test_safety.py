@@ -193,3 +193,16 @@ def test_a_caution_inside_a_compound_word_still_counts(message, condition):
 ])
 def test_a_time_phrase_reaches_across_a_comma_but_not_into_another_sentence(message, urgent):
     assert (default_gate().check(message).urgent is not None) is urgent, default_gate().check(message).matched
+
+
+@pytest.mark.parametrize("message, urgent", [
+    # A clause asking about a condition in general reports no one's symptom...
+    ("Is there a difference between angina and a heart attack?", False),
+    ("what should your staff do if a client has a stroke on the table?", False),
+    ("What are the early signs of a blood clot in the leg?", False),
+    # ...clause by clause: a symptom told beside the question is still one.
+    ("how do you tell if its a heart attack, I have crushing chest pain", True),
+    ("What are the signs of a stroke? My husband's face is drooping on one side", True),
+])
+def test_a_general_question_about_a_condition_is_not_a_report_of_it(message, urgent):
+    assert (default_gate().check(message).urgent is not None) is urgent, default_gate().check(message).matched

@@ -25,6 +25,16 @@ NEGATION = re.compile(
 PSEUDO_NEGATION = re.compile(
     r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no)\b"
 )
+# A clause that asks about a condition in general reports no one's symptom (ConText's
+# "hypothetical"): "whats the difference between a heart attack and a cardiac arrest", "what would
+# you do if someone fainted on the table". Clause by clause, so "how do you tell if its a heart
+# attack, my chest is crushing" still fires on its second clause. (Messages arrive without
+# apostrophes: see plain().)
+GENERAL_QUESTION = re.compile(
+    r"\b(?:difference between|is it true|what (?:would|do|should) (?:you|your \w+|they) do if|"
+    r"(?:what are|whats|what is) the (?:\w+ )?(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
+    r"trained to (?:spot|recogni[sz]e))\b"
+)
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
 PAST_WINDOW = 30  # characters either side of a match that its time phrase ("two years ago") stands in
 SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
@@ -98,8 +108,10 @@ class Finding(NamedTuple):
 
 
 def hits(patterns: tuple[re.Pattern, ...], parts: list[str]) -> Iterator[tuple[str, re.Match]]:
-    """Yield (clause, match) for every match that no negation reaches."""
+    """Yield (clause, match) for every match that no negation reaches, outside general questions."""
     for clause in parts:
+        if GENERAL_QUESTION.search(clause):
+            continue
         for pattern in patterns:
             for m in pattern.finditer(clause):
                 if not negated(clause, m.start()):
