@@ -190,6 +190,11 @@ def test_a_caution_inside_a_compound_word_still_counts(message, condition):
     # A time phrase belongs to its sentence, across a comma: a current event next to it is still now.
     ("I broke my ankle two years ago. Today I fell off my bike and broke my wrist", True),
     ("I recently had a heart attack and I have crushing chest pain right now", True),
+    # ...and a word that brings the telling back to now ends a time phrase's reach.
+    ("He had a heart attack in 2020 and now has crushing chest pain again", True),
+    ("He had a heart attack in 2020, now he has crushing chest pain", True),
+    ("My uncle had a heart attack in 2019, he is fine. Can I book him a massage?", False),
+    ("I broke my collarbone as a kid. Is a shoulder massage ok?", False),
     # A clause asking about a condition in general reports no one's symptom...
     ("Is there a difference between angina and a heart attack?", False),
     ("what should your staff do if a client has a stroke on the table?", False),

@@ -14,6 +14,10 @@ from ..knowledge.text import normalise
 # Clauses end at punctuation and at words that start a new thought ("no chest pain, just
 # a stiff back"), so a negation only reaches the words of its own clause.
 CLAUSE_BREAK = re.compile(r"[.,;:!?()\n]|\b(?:but|however|although|though|just|except|and now|yet)\b")
+# What bounds a time phrase's reach: a clause break other than a comma, or a word that brings
+# the telling back to the present ("in 2020, now he has crushing chest pain").
+THOUGHT_BREAK = re.compile(r"[.;:!?()\n]|\b(?:but|however|although|though|just|except|and now|yet|now|today|tonight|"
+                           r"this (?:morning|afternoon|evening)|currently|at the moment)\b")
 # Apostrophes are dropped from messages and patterns alike, so "cant breathe" matches
 # "can't breathe" (visitors on phones skip them). "never" is not a negation here: "I've
 # never had chest pain this bad" is a red flag.
@@ -35,6 +39,12 @@ GENERAL_QUESTION = re.compile(
     r"(?:what are|whats|what is) the (?:\w+ )?(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
     r"trained to (?:spot|recogni[sz]e))\b"
 )
+# Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
+# "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
+# `unless` (breathing, bleeding, suicidal thoughts) is urgent whenever it is told.
+PAST_EVENT = (r"(years?|months?) back\b|\bin (19|20)\d\d\b|"
+              r"when (i|he|she|they) (was|were) (little|young|small|a (kid|child|baby|toddler|teenager))|"
+              r"as a (kid|child|teenager)")
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
 PAST_WINDOW = 30  # characters either side of a match that its time phrase ("two years ago") stands in
 SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
@@ -130,17 +140,18 @@ def whole_words(text: str, start: int, end: int) -> str:
 def when(rule: Rule, clause: str, m: re.Match, text: str | None = None) -> str | None:
     """Return the time phrase next to a match that makes it a past event, if the rule has any."""
     # Next to the match, not anywhere in its clause: "I recently had a heart attack and I have
-    # crushing chest pain right now" is about now. Across a comma within its sentence, though: "I
-    # dislocated my shoulder at school, twenty years ago".
+    # crushing chest pain right now" is about now. Across a comma, though, up to the words that
+    # start a new thought ("and now", "but"...): "I dislocated my shoulder at school, twenty years
+    # ago", but not "he had a heart attack in 2020 and now has crushing chest pain".
     if rule.unless is None:
         return None
     start, end = m.start(), m.end()
     where = clause
     if text is not None and (at := text.find(clause)) >= 0:
-        sentence_start = max((b.end() for b in SENTENCE_BREAK.finditer(text, 0, at + start)), default=0)
-        following = SENTENCE_BREAK.search(text, at + end)
-        where = text[sentence_start:following.start() if following else len(text)]
-        start, end = at + start - sentence_start, at + end - sentence_start
+        begin = max((b.end() for b in THOUGHT_BREAK.finditer(text, 0, at + start)), default=0)
+        following = THOUGHT_BREAK.search(text, at + end)
+        where = text[begin:following.start() if following else len(text)]
+        start, end = at + start - begin, at + end - begin
     past = rule.unless.search(where, max(0, start - PAST_WINDOW), end + PAST_WINDOW)
     return past.group(0) if past else None
 
@@ -246,7 +257,7 @@ def compile_rule(entry: dict, level: str) -> Rule:
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
-        unless=re.compile(unless.replace("'", "")) if unless else None,
+        unless=re.compile(f"{unless.replace(chr(39), '')}|{PAST_EVENT}") if unless else None,
         together=tuple(compiled(combo) for combo in entry.get("together", ())),
         echo=entry.get("echo", True),
         categories=tuple(entry.get("categories", ())),
