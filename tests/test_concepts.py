@@ -35,6 +35,10 @@ def concepts():
     ("she told me she has been burning herself", "suicide_self_harm"),
     ("my neck aches and both hands are clumsy", "msk_triage_red_flags"),
     ("my thighs ache after the new tablets and my urine is darker", "rhabdomyolysis"),
+    # A stroke or a heart attack named as happening now (found by trying, 2026-12-06).
+    ("my dad had a stroke this morning", "stroke_tia"),
+    ("I think my mum just had a stroke", "stroke_tia"),
+    ("he's having a heart attack", "heart_attack"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
@@ -57,6 +61,8 @@ def test_negated_past_or_partial_is_not(concepts, message):
     "can massage help with migraines?",
     "my left arm is sore from the gym and my legs are tired",
     "I'm a bit clumsy, can you massage my neck?",
+    "my dad had a stroke two years ago, can he have a massage?",
+    "can massage help after a stroke?",
     "my son had a fever last week, all better now; can he have a sports massage?",
 ])
 def test_their_parts_alone_are_not(concepts, message):
