@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .safety import CLAUSE_BREAK, SENTENCE_BREAK, negated, plain
+from .context import CLAUSE_BREAK, SENTENCE_BREAK, negated
+from .safety import plain
 
 # A symptom told as over: "broke my wrist five years ago", "used to get chest pain".
 PAST = re.compile(r"\b(?:\d+|a|an|one|two|three|four|five|six|several|many|few|couple of) (?:years?|months?)"

@@ -1,0 +1,57 @@
+"""What a matched phrase reports, read from the words around it (after NegEx and ConText):
+negated ("no chest pain"), dated in the past ("two years ago"), or asked about in general
+("what are the signs of a stroke"). The safety rules and the concept layer both read it.
+"""
+from __future__ import annotations
+
+import re
+
+# Clauses end at punctuation and at words that start a new thought ("no chest pain, just
+# a stiff back"), so a negation only reaches the words of its own clause.
+CLAUSE_BREAK = re.compile(r"[.,;:!?()\n]|\b(?:but|however|although|though|just|except|and now|yet)\b")
+# What bounds a time phrase's reach: a clause break other than a comma, or a word that brings
+# the telling back to the present ("in 2020, now he has crushing chest pain").
+THOUGHT_BREAK = re.compile(r"[.;:!?()\n]|\b(?:but|however|although|though|just|except|and now|yet|now|today|tonight|"
+                           r"this (?:morning|afternoon|evening)|currently|at the moment)\b")
+# Apostrophes are dropped from messages and patterns alike, so "cant breathe" matches
+# "can't breathe" (visitors on phones skip them). "never" is not a negation here: "I've
+# never had chest pain this bad" is a red flag.
+NEGATION = re.compile(
+    r"\b(?:no|not|without|none|nor|denies|deny|free of|"
+    r"(?:do|does|did|have|has|had|is|am|are|was|were)(?:nt| not)(?: \w+)?)\b"
+)
+# Phrases that look like negations but express doubt, not absence (NegEx "pseudo-negations").
+PSEUDO_NEGATION = re.compile(
+    r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no)\b"
+)
+# A clause that asks about a condition in general reports no one's symptom (ConText's
+# "hypothetical"): "whats the difference between a heart attack and a cardiac arrest", "what would
+# you do if someone fainted on the table". Clause by clause, so "how do you tell if its a heart
+# attack, my chest is crushing" still fires on its second clause. (Messages arrive without
+# apostrophes: see plain().)
+GENERAL_QUESTION = re.compile(
+    r"\b(?:difference between|is it true|what (?:would|do|should) (?:you|your \w+|they) do if|"
+    r"(?:what are|whats|what is) the (?:\w+ )?(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
+    r"trained to (?:spot|recogni[sz]e))\b"
+)
+# Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
+# "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
+# `unless` (breathing, bleeding, suicidal thoughts) is urgent whenever it is told.
+PAST_EVENT = (r"(years?|months?) back\b|\bin (19|20)\d\d\b|"
+              r"when (i|he|she|they) (was|were) (little|young|small|a (kid|child|baby|toddler|teenager))|"
+              r"as a (kid|child|teenager)")
+NEGATION_WINDOW = 5  # words before a match that a negation may stand in
+PAST_WINDOW = 30  # characters either side of a match that its time phrase ("two years ago") stands in
+SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
+
+
+def negated(clause: str, start: int) -> bool:
+    """Tell whether a negation cue stands within a few words before position start."""
+    before = PSEUDO_NEGATION.sub(" ", clause[:start])
+    window = " ".join(before.split()[-NEGATION_WINDOW:])
+    return bool(NEGATION.search(window))
+
+
+def clauses(text: str) -> list[str]:
+    """Split normalised text into clauses."""
+    return [c.strip() for c in CLAUSE_BREAK.split(text) if c and c.strip()]
