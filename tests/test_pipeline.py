@@ -225,6 +225,9 @@ def test_a_short_answer_brings_the_sentence_it_leans_on():
 
     assert LEANS_BACK.match("As a result of this examination, the therapist will liaise with your GP.")
     assert LEANS_BACK.match("These techniques take time.") and not LEANS_BACK.match("Remedial massage is a therapy.")
+    # A demonstrative among the first words leans back too; "this is" states, it doesn't point.
+    assert LEANS_BACK.match("When this system is not up to full operation, you will get sicker.")
+    assert not LEANS_BACK.match("People say this is relaxing.")
 
 
 def test_no_short_answer_starts_by_leaning_on_a_sentence_the_visitor_cannot_see(bot):

@@ -13,7 +13,9 @@ SHORT_SENTENCE = 14  # words; a shorter best sentence gets its neighbour for con
 LEANS_BACK = re.compile(
     r"^\W*(?:this|these|that|those|such|it|its|they|their|them|he|she|his|her|as a result|therefore|however|"
     r"thus|hence|also|furthermore|moreover|in addition|additionally|because of this|for this reason|"
-    r"this is why|then|otherwise|instead|similarly|likewise)\b", re.IGNORECASE)
+    r"this is why|then|otherwise|instead|similarly|likewise)\b"
+    # ...or a demonstrative among its first words: "When this system is not up to full operation".
+    r"|^\W*(?:\w+\W+){1,3}(?:this|these|those|such)\s+(?!is\b|are\b|was\b|were\b|means\b)\w", re.IGNORECASE)
 CACHED_SENTENCES = 4096  # per analyzer; a few hundred KB
 # analyzer -> sentence -> its terms. Answers come from a few popular passages, so their sentences
 # are analysed once, not on every answer; an analyzer replaced by a reindex takes its cache with it.
