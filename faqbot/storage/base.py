@@ -95,10 +95,6 @@ class Store:
             self._failing = False
             log.info("database is answering again")
 
-    def _is_outage(self, exc: Exception) -> bool:
-        """Tell a database in trouble from a row it refused."""
-        return not isinstance(exc, self.DATA_ERRORS)
-
     def _sql(self, sql: str) -> str:
         """Translate the shared SQL's ? placeholders to the engine's."""
         return sql

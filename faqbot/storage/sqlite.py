@@ -131,7 +131,8 @@ class SQLiteStore(Store):
                 self._append(conn, session_id, turn, now)
             return True
         saved = bool(self._safely("session write", write, False, writes=True))
-        self._wrote(now)
+        if saved:  # a failed write is no commit; sweeping old rows is the background writer's (_wrote)
+            self._committed()
         return saved
 
     def _append(self, conn: sqlite3.Connection, session_id: str, turn: Turn, now: float) -> None:
@@ -155,9 +156,13 @@ class SQLiteStore(Store):
                   r.top_passage) for r in rows])
 
     def _wrote(self, now: float) -> None:
+        self._committed()
+        super()._wrote(now)
+
+    def _committed(self) -> None:
+        """Count a commit of this process, which the checkpointing thread (started now) copies."""
         self.written += 1
         self._start_checkpoints()
-        super()._wrote(now)
 
     def add_feedback(self, session_id: str, reply_id: str, vote: str, comment: str | None) -> bool | None:
         """Store a vote on a reply; False when that reply is unknown, None when the database is down."""
