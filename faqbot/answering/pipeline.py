@@ -182,7 +182,8 @@ class Bot:
             if runner is not None:
                 trace.meaning.append(f"asked again: the next passage {runner.passage.id} instead of "
                                      f"{', '.join(sorted(given))}")
-                described = [described[hits.index(runner)]] + [d for h, d in zip(hits, described) if h is not runner]
+                i = hits.index(runner)  # listed first, as the passage the answer quotes
+                hits, described = [runner, *hits[:i], *hits[i + 1:]], [described[i], *described[:i], *described[i + 1:]]
                 top = runner
             else:
                 trace.meaning.append(f"asked again: {top.passage.id} is all the articles hold on it")
@@ -194,7 +195,7 @@ class Bot:
             answer = f"{caution}\n\n{answer}"
         return Reply(
             "answer", answer, described, s.DISCLAIMER,
-            compose.suggestions([top, *(h for h in hits if h is not top)], self.index, question, fallback=s.STARTERS),
+            compose.suggestions(hits, self.index, question, fallback=s.STARTERS),
             caution=caution, confidence=trace.confidence, weights=weights,
             top_passage=top.passage.id, trace=trace,
         )
