@@ -23,13 +23,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(config_module.load(test_config, app.instance_path))
     settings = Settings.from_mapping(app.config)
-    started = time.perf_counter()
-    bot, corpus = reindex.build(settings, strict=settings.CORPUS_STRICT)
-    log.info("indexed %d passages in %.0f ms", len(bot.index), (time.perf_counter() - started) * 1000)
     store = storage.from_config(app.config)
-    store.ping()  # create the database now (a bad path logs a warning at start-up), then
+    store.ping()  # create the database now (a bad path logs a warning at start-up)
+    started = time.perf_counter()
+    # The published knowledge, from the database (a fresh one imports corpus/ as version 1).
+    knowledge, version = reindex.published(settings, store)
+    bot, corpus = reindex.build_from(settings, knowledge, version)
+    log.info("indexed %d passages (knowledge version %d) in %.0f ms", len(bot.index), version,
+             (time.perf_counter() - started) * 1000)
     store.close()  # let each worker open its own connection after the fork
     app.extensions["faqbot"] = bot
+    app.extensions["faqbot.knowledge"] = knowledge
     app.extensions["faqbot.corpus"] = corpus  # what the staff console shows: described once, as built
     app.extensions["faqbot.store"] = store
     # Chats save their turn at once and leave the question-log row to a background writer.

@@ -1,4 +1,4 @@
-"""The faqbot command: serve, ask, eval, fit, check-corpus, import-article, reindex, upgrade."""
+"""The faqbot command: serve, ask, eval, fit, check-corpus, import-article, reindex, export-corpus, upgrade."""
 from __future__ import annotations
 
 import json
@@ -196,26 +196,61 @@ def import_article(raw: str, title: str | None, doc_id: str | None, out_dir: str
 
 @main.command()
 def reindex():
-    """Validate the corpus and have every running worker swap in the new index."""
+    """Publish corpus/ as a new knowledge version (keeping staff's edits) for every running worker."""
     from flask import Flask
 
     from . import storage
-    from .reindex import build, publish
+    from .reindex import announce, build_from, import_corpus
+    from .storage.base import StoreUnavailable
+    from .storage.knowledge import KnowledgeStore
 
     # The app keeps its database in Flask's instance folder: resolve it the same way.
     cfg = config_module.load(None, Flask("faqbot").instance_path)
     s = Settings.from_mapping(cfg)
-    try:
-        _, info = build(s, progress=embedding_progress())
-    except CorpusError as exc:
-        fail_corpus(exc)
     store = storage.from_config(cfg)
     where = storage.redact(storage.database_url(cfg))
-    if publish(store, info) is None:
+    versions = KnowledgeStore(store)
+    try:
+        knowledge, version = import_corpus(s, versions, versions.latest(), "faqbot reindex")
+    except CorpusError as exc:
+        fail_corpus(exc)
+    except StoreUnavailable as exc:
+        raise click.ClickException(f"the database at {where} can't be used ({exc}); nothing was published")
+    # Built here once, so the texts it adds are embedded into the shared cache before workers rebuild.
+    info = build_from(s, knowledge, version, progress=embedding_progress())[1]
+    if announce(store, info) is None:
         raise click.ClickException(f"the database at {where} is not writable; nothing was published")
-    click.echo(f"corpus OK: {len(info.documents)} documents, {info.passages} passages, version {info.hash}")
+    click.echo(f"corpus OK: {len(info.documents)} documents, {info.passages} passages, "
+               f"{plural(info.answers, 'clinic answer')}; knowledge version {version} ({info.hash})")
     click.echo(f"published to {where}: running workers switch within "
                f"{cfg['REINDEX_CHECK_SECONDS']:g} s of their next request")
+
+
+@main.command("export-corpus")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--draft", is_flag=True, help="Export staff's draft instead of the published version.")
+def export_corpus(directory: str, draft: bool):
+    """Write the published knowledge (articles with staff's edits, clinic answers) as corpus files."""
+    from flask import Flask
+
+    from . import storage
+    from .knowledge.content import export
+    from .storage.base import StoreUnavailable
+    from .storage.knowledge import KnowledgeStore
+
+    cfg = config_module.load(None, Flask("faqbot").instance_path)
+    versions = KnowledgeStore(storage.from_config(cfg))
+    try:
+        found = versions.draft() if draft else versions.latest()
+    except StoreUnavailable as exc:
+        raise click.ClickException(f"the database can't be read ({exc})")
+    if found is None:
+        raise click.ClickException("nothing published yet: start the service once (it imports corpus/)"
+                                   if not draft else "there is no draft")
+    knowledge = found.knowledge if draft else found[1]
+    for path in export(knowledge, directory):
+        click.echo(f"wrote {path}")
+    click.echo("version: " + ("draft" if draft else str(found[0].version)))
 
 
 @main.command()

@@ -124,16 +124,23 @@ def test_cli_reindex_publishes_to_running_workers(tmp_path, corpus_dir, monkeypa
     assert chat_type(client) == "answer"
 
 
-def test_a_worker_does_not_retry_a_broken_version_on_every_request(tmp_path, corpus_dir, caplog):
+def test_a_worker_does_not_retry_a_broken_version_on_every_request(tmp_path, corpus_dir, caplog, monkeypatch):
     one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
     two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
+    (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
     assert one.test_client().post("/api/staff/reindex", headers=BEARER).status_code == 200
-    (corpus_dir / "901-empty.md").write_text("# Only a title\n")  # broken before worker two rebuilt
+    attempts = []
+
+    def broken(*args, **kwargs):  # say, the new version's passages need more memory than this worker has
+        attempts.append(1)
+        raise MemoryError("no room for the new index")
+    monkeypatch.setattr(reindex, "build_from", broken)
     client = two.test_client()
     for _ in range(3):
-        assert chat_type(client, "What is remedial massage?") == "answer"
+        assert chat_type(client, "What is remedial massage?") == "answer"  # from the old index
         caught_up(two)
-    assert sum("refused" in r.message for r in caplog.records) == 1
+    assert len(attempts) == 1
+    assert sum("rebuilding the index failed" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_reindex_under_concurrent_requests_drops_nothing(tmp_path, corpus_dir):
@@ -209,13 +216,15 @@ def test_a_worker_that_cannot_start_a_rebuild_tries_again_later(tmp_path, corpus
     assert chat_type(two.test_client()) == "answer"
 
 
-def test_an_instance_with_another_corpus_says_so(tmp_path, corpus_dir, caplog):
+def test_an_instance_with_another_corpus_serves_the_published_knowledge(tmp_path, corpus_dir):
+    # The knowledge lives in the database: an instance whose corpus/ was not redeployed still serves
+    # what was published, the same as every other.
     one = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0).test_client()
     two = make_app(tmp_path, CORPUS_DIR=str(CORPUS), REINDEX_CHECK_SECONDS=0)  # not deployed the new file
     (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
     assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
     caught_up(two)
-    assert any("differs from the one published" in r.getMessage() for r in caplog.records)
+    assert chat_type(two.test_client()) == "answer"
 
 
 def test_start_up_reads_each_corpus_file_once(tmp_path, corpus_dir, monkeypatch):

@@ -11,6 +11,7 @@ from ..knowledge.text import tokenize
 from ..config import Settings
 from .conversation import Turn, already_given, is_follow_up, with_context
 from .index import Hit, Index
+from ..knowledge.content import CLINIC_DOC
 from ..knowledge.passages import Passage
 from .retrieval import Retriever
 from .safety import SafetyGate, SafetyResult, caution_text, default_gate
@@ -163,6 +164,10 @@ class Bot:
                 trace.meaning.append(f"clinic topic by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
                 topic = next((t for t in clinic_topics() if t.name == near.label), None)
         found = self.retriever.search(weights, sims)  # traced even when a clinic topic wins
+        if topic is not None and found and found[0].passage.doc_id == CLINIC_DOC:
+            # Staff wrote an answer for this: it beats the fixed "please contact the clinic" (if the gate agrees).
+            trace.meaning.append(f"clinic answer {found[0].passage.id} instead of the topic {topic.name}")
+            topic = None
         hits = found if topic is None else []
         described = [passage_json(h) for h in found]  # once, for the trace and the reply alike
         trace.hits = [{**d, "contributions": h.contributions} for d, h in zip(described, found)]
@@ -188,9 +193,12 @@ class Bot:
             else:
                 trace.meaning.append(f"asked again: {top.passage.id} is all the articles hold on it")
                 again = "That is all our articles say on this. "
-        text = compose.best_sentences(top, self.index, self.analyzer)
-        # Attributed, so the articles' claims read as theirs, not as the bot's promise.
-        answer = f"{again}Our article \u201c{top.passage.doc_title}\u201d says: {text}"
+        if top.passage.doc_id == CLINIC_DOC:  # staff's own answer, short by its limit: said whole
+            answer = f"{again}{top.passage.text}"
+        else:
+            text = compose.best_sentences(top, self.index, self.analyzer)
+            # Attributed, so the articles' claims read as theirs, not as the bot's promise.
+            answer = f"{again}Our article \u201c{top.passage.doc_title}\u201d says: {text}"
         if caution:
             answer = f"{caution}\n\n{answer}"
         return Reply(

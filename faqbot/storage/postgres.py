@@ -38,6 +38,13 @@ MIGRATIONS = [
         session_id TEXT NOT NULL, vote TEXT NOT NULL, comment TEXT, created DOUBLE PRECISION NOT NULL);
     CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
     """,
+    # Published versions of the knowledge (articles, staff edits, clinic answers): never changed,
+    # a rollback adds a copy of an earlier one.
+    """
+    CREATE TABLE IF NOT EXISTS knowledge (
+        version INTEGER PRIMARY KEY, created DOUBLE PRECISION NOT NULL, author TEXT NOT NULL,
+        summary TEXT NOT NULL, content TEXT NOT NULL);
+    """,
 ]
 SCHEMA_LOCK = 7_351_922_014  # any constant: serialises migrations across instances
 

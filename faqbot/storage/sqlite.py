@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     vote TEXT NOT NULL, comment TEXT, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS knowledge (
+    version INTEGER PRIMARY KEY, created REAL NOT NULL, author TEXT NOT NULL,
+    summary TEXT NOT NULL, content TEXT NOT NULL);
 """
 STAT_EVERY = 0.5  # seconds between checks that the database file is still the one we opened
 # Seconds a visitor's call may wait for the database (a locked database must not stall visitors:
