@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..evaluation import analytics
 from .. import reindex
-from . import staff_api
+from . import staff_api, staff_knowledge  # staff_knowledge adds its routes to staff_api's blueprint
 from . import staff_auth as auth
 from ..knowledge.corpus import CorpusError
 from ..errors import ApiError

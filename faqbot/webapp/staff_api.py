@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("staff_api", __name__, url_prefix="/api/staff")
 UPLOAD_LIMIT = STAFF_UPLOAD_LIMIT
 NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")  # used with fullmatch
-UPLOADS = ("staff.eval_run", "staff_api.eval_api")
+UPLOADS = ("staff.eval_run", "staff_api.eval_api", "staff_api.eval_set_put_api")
 
 
 def guard():
