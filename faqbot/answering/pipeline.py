@@ -195,6 +195,7 @@ class Bot:
                 again = "That is all our articles say on this. "
         if top.passage.doc_id == CLINIC_DOC:  # staff's own answer, short by its limit: said whole
             answer = f"{again}{top.passage.text}"
+            described = described[:1]  # its source is the clinic: articles below it would read as support
         else:
             text = compose.best_sentences(top, self.index, self.analyzer)
             # Attributed, so the articles' claims read as theirs, not as the bot's promise.

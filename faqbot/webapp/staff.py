@@ -5,7 +5,7 @@ import logging
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..evaluation import analytics
@@ -70,6 +70,8 @@ def login():
     if request.method == "GET":
         return render_template("staff/login.html", error=None, next=safe_next())
     if auth.log_in(request.form.get("token", "")):
+        # Who publishes: the one token is shared, so the name typed here goes in the change history.
+        session["staff_name"] = " ".join(request.form.get("name", "").split())[:60] or "staff"
         return redirect(safe_next(), 303)
     log.warning("staff login refused: wrong token")
     return render_template("staff/login.html", error="That token is not right.", next=safe_next()), 401
@@ -185,5 +187,7 @@ def init_app(app: Flask) -> None:
     # App-level, so it runs before any app-wide hook that reads the body under the chat-sized limit.
     app.before_request(staff_api.guard)  # before any hook that reads a body: no token, no body read
     app.before_request(staff_api.allow_upload)
+    from . import staff_pages_knowledge  # noqa: F401 (its pages join this blueprint before it is registered)
+
     app.register_blueprint(bp)
     app.register_blueprint(staff_api.bp)

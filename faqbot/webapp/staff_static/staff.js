@@ -36,3 +36,8 @@ for (const input of document.querySelectorAll("[data-select]")) {
   };
   input.addEventListener(input.type === "file" ? "change" : "input", pick);
 }
+
+// Choosing another article shows its passages at once.
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.requestSubmit());
+}
