@@ -46,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     # Optional concerns, each a module with init_app(app) or a blueprint `bp`: the widget, the
     # staff console and production hardening. A module present but broken fails loudly here.
-    for name in ("widget", "staff", "security"):
+    for name in ("widget", "staff", "staff_pages_knowledge", "security"):
         if importlib.util.find_spec(f"{__name__}.webapp.{name}") is not None:
             module = importlib.import_module(f"{__name__}.webapp.{name}")
             init = getattr(module, "init_app", None)

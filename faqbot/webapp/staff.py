@@ -187,7 +187,5 @@ def init_app(app: Flask) -> None:
     # App-level, so it runs before any app-wide hook that reads the body under the chat-sized limit.
     app.before_request(staff_api.guard)  # before any hook that reads a body: no token, no body read
     app.before_request(staff_api.allow_upload)
-    from . import staff_pages_knowledge  # noqa: F401 (its pages join this blueprint before it is registered)
-
     app.register_blueprint(bp)
     app.register_blueprint(staff_api.bp)

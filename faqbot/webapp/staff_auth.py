@@ -19,7 +19,8 @@ from .security import API_CSP
 log = logging.getLogger(__name__)
 
 CSRF_FIELD = "csrf_token"
-STAFF = ("staff.", "staff_api.")  # the console's and its API's endpoints
+STAFF = ("staff.", "staff_knowledge.", "staff_api.")  # the console's and its API's endpoints
+PAGES = ("staff", "staff_knowledge")  # the console's blueprints of HTML pages
 # Strict by design: the console runs no inline script or style and is never framed.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
@@ -103,7 +104,7 @@ def csrf_ok() -> bool:
 def protect(response: Response) -> Response:
     """Add the headers every staff response needs: no framing, strict CSP, no caching."""
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP if request.blueprint == "staff" else API_CSP  # JSON, CSV: load nothing
+    headers["Content-Security-Policy"] = CSP if request.blueprint in PAGES else API_CSP  # JSON, CSV: load nothing
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"

@@ -5,20 +5,27 @@ functions the JSON API uses, so both refuse the same things in the same words.
 """
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 
 from ..errors import ApiError
 from ..evaluation.explain import explain, explanation_json
 from ..knowledge import editing
 from ..knowledge.content import article_passages, changes
 from ..storage.base import StoreUnavailable
-from . import staff_knowledge as sk
+from . import staff, staff_knowledge as sk
+from . import staff_auth as auth
 from .api import contact
-from .staff import bp
+
+# Pages of the console (its login, CSRF check, helpers and headers), in a blueprint of their own.
+bp = Blueprint("staff_knowledge", __name__, url_prefix="/staff")
+bp.before_request(staff.guard)
+bp.after_request(auth.protect)
+bp.context_processor(staff.helpers)
+bp.register_error_handler(StoreUnavailable, staff.database_down)
 
 
 def back(**args):
-    return redirect(url_for("staff.knowledge_page", **{k: v for k, v in args.items() if v}) + "#" +
+    return redirect(url_for("staff_knowledge.knowledge_page", **{k: v for k, v in args.items() if v}) + "#" +
                     request.form.get("anchor", ""), 303)
 
 
@@ -132,3 +139,7 @@ def rollback():
     else:
         flash(f"Version {version} is live again (published as version {info.version}).", "ok")
     return back()
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
