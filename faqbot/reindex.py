@@ -111,13 +111,13 @@ def published(settings: Settings, store: Store) -> tuple[Knowledge, int]:
     except StoreUnavailable as exc:
         log.warning("knowledge database unavailable (%s): serving corpus/ as it is", exc)
         return read_corpus(settings, settings.CORPUS_STRICT), 0
-    try:
-        fresh = read_corpus(settings, settings.CORPUS_STRICT, latest[1] if latest else None)
-    except CorpusError:
-        if latest is None:
-            raise
-        log.exception("corpus/ can't be read: serving the published knowledge, version %d", latest[0].version)
+    if latest is not None and not Path(settings.CORPUS_DIR).is_dir():  # the seed is gone: the database has it all
+        log.info("no corpus folder at %s: serving the published knowledge, version %d", settings.CORPUS_DIR,
+                 latest[0].version)
         return latest[1], latest[0].version
+    # A bad file refuses the start (CORPUS_STRICT), as before knowledge moved into the database: a
+    # deploy with a broken article fails where the operator sees it, and `faqbot upgrade` keeps the old server.
+    fresh = read_corpus(settings, settings.CORPUS_STRICT, latest[1] if latest else None)
     if latest is not None and fresh.seed == seed:
         return latest[1], latest[0].version
     if latest is not None and fresh.digest == latest[1].digest:

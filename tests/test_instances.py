@@ -132,6 +132,26 @@ def test_a_reindex_on_one_reaches_the_other(pair, corpus):
     assert eventually(lambda: all(b.chat(CUPPING, client=next(addresses))["type"] == "answer" for _ in range(6)))
 
 
+def test_a_staff_publish_and_rollback_on_one_reach_the_other(pair):
+    a, b = pair
+    addresses = (f"10.9.{n // 250}.{n % 250}" for n in itertools.count(1))
+    parking = "Is there parking at the clinic?"
+    assert b.chat(parking, client=next(addresses))["type"] == "fallback"
+    status, made = a.call("POST", "/api/staff/answers", {"questions": [parking, "Where can I park?"],
+                                                        "answer": "Free parking behind the clinic."}, staff=True)
+    assert status == 201, made
+    status, published = a.call("POST", "/api/staff/publish", {"confirm": True}, staff=True)
+    assert status == 200 and published["published"], published
+    # Every worker of the other instance, from the database: within a few seconds, each poll a new address.
+    assert eventually(lambda: all(b.chat(parking, client=next(addresses))["type"] == "answer" for _ in range(4)),
+                      seconds=10)
+    status, versions = b.call("GET", "/api/staff/versions", staff=True)
+    before = versions["versions"][1]["version"]
+    assert b.call("POST", "/api/staff/rollback", {"version": before}, staff=True)[0] == 200
+    assert eventually(lambda: all(a.chat(parking, client=next(addresses))["type"] == "fallback" for _ in range(4)),
+                      seconds=10)
+
+
 def test_postgres_down_visitors_still_answered_then_logging_recovers(pair, backends):
     a, b = pair
     pg, _ = backends
