@@ -26,7 +26,7 @@ sys.path.insert(0, sys.argv[1])
 semantic, cache = sys.argv[2] == "on", sys.argv[3]
 started = time.perf_counter()
 from faqbot.config import DEFAULTS, Settings
-from faqbot.reindex import build
+from faqbot.building import build
 bot = build(Settings.from_mapping({**DEFAULTS, "CORPUS_DIR": sys.argv[1] + "/corpus", "SEMANTIC": semantic,
                                    "EMBEDDING_CACHE_DIR": cache}))[0]
 built = time.perf_counter() - started

@@ -9,7 +9,7 @@ import time
 from flask import Flask, current_app, jsonify
 
 from . import config as config_module
-from . import reindex, storage
+from . import building, reindex, storage
 from .config import Settings
 
 log = logging.getLogger("faqbot")
@@ -27,8 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     store.ping()  # create the database now (a bad path logs a warning at start-up)
     started = time.perf_counter()
     # The published knowledge, from the database (a fresh one imports corpus/ as version 1).
-    knowledge, version = reindex.published(settings, store)
-    bot, corpus = reindex.build_from(settings, knowledge, version)
+    knowledge, version = building.published(settings, store)
+    bot, corpus = building.build_from(settings, knowledge, version)
     log.info("indexed %d passages (knowledge version %d) in %.0f ms", len(bot.index), version,
              (time.perf_counter() - started) * 1000)
     store.close()  # let each worker open its own connection after the fork

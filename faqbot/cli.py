@@ -23,7 +23,7 @@ def settings(**overrides) -> tuple[dict, Settings]:
 
 def build_bot(cfg_settings: Settings):
     """Build the bot or exit listing the corpus problems."""
-    from .reindex import build
+    from .building import build
 
     try:
         return build(cfg_settings, strict=cfg_settings.CORPUS_STRICT, progress=embedding_progress())[0]
@@ -200,7 +200,7 @@ def reindex():
     from flask import Flask
 
     from . import storage
-    from .reindex import announce, build_from, import_corpus
+    from .building import announce, build_from, import_corpus
     from .storage.base import StoreUnavailable
     from .storage.knowledge import KnowledgeStore
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from faqbot import create_app
 from faqbot.config import DEFAULTS, Settings
-from faqbot.reindex import build
+from faqbot.building import build
 
 
 @pytest.fixture(autouse=True)

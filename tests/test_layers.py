@@ -12,7 +12,7 @@ LAYERS = [
     {"faqbot.answering"},
     {"faqbot.storage"},
     {"faqbot.evaluation"},
-    {"faqbot.reindex"},
+    {"faqbot.building", "faqbot.reindex"},
     {"faqbot.errors", "faqbot.webapp"},
     {"faqbot", "faqbot.cli", "faqbot.cli_text", "faqbot.wsgi", "faqbot.gunicorn_conf", "faqbot.upgrade"},
 ]

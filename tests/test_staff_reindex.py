@@ -97,8 +97,8 @@ def test_a_worker_rebuilds_beside_its_requests_not_inside_one(tmp_path, corpus_d
     two = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
     (corpus_dir / "900-cupping.md").write_text(NEW_DOC)
     assert one.post("/api/staff/reindex", headers=BEARER).status_code == 200
-    real_build = reindex.build
-    monkeypatch.setattr(reindex, "build", lambda settings: (time.sleep(1.0), real_build(settings))[1])  # a big library
+    real_build = reindex.build_from
+    monkeypatch.setattr(reindex, "build_from", lambda *args: (time.sleep(1.0), real_build(*args))[1])  # a big library
     started = time.monotonic()
     assert chat_type(two.test_client()) == "fallback"  # answered at once, from the old index
     assert time.monotonic() - started < 0.5
