@@ -133,6 +133,20 @@ def test_small_talk_in_several_parts_or_everyday_wording(bot):
         assert bot.reply(message).type != "smalltalk", message
 
 
+def test_small_talk_said_around_words_that_ask_nothing(bot):
+    # The rest of the message asks nothing and names nothing the articles or the clinic cover.
+    for message, intent in (("You're a great help to me, thanks a lot!", "thanks"),
+                            ("hello, just browsing for my grandad, hope thats fine", "greeting")):
+        reply = bot.reply(message)
+        assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}", message
+    for message in ("hi, my dad has sciatica",  # a topic of the articles
+                    "thanks, what about my hamstring",  # a question, and a word the synonyms map
+                    "hello, I'm pregnant, is that ok",  # a question without its question mark
+                    "cheers, how much is it",  # a clinic topic
+                    "thanks, my dog has a sore leg"):
+        assert bot.reply(message).type != "smalltalk", message
+
+
 def test_greeting_before_a_question_answers_the_question(bot):
     reply = bot.reply("Hi! what is petrissage?")
     assert reply.type == "answer" and "petrissage" in reply.passages[0]["text"]

@@ -123,7 +123,8 @@ class Bot:
         s, u = self.settings, self.understanding
         trace = Trace(threshold=s.CONFIDENCE_THRESHOLD)
         vec = u.meaning.query(message) if u else None  # the one embedding every stage shares
-        intent = self.smalltalk.match(message)  # once: the safety screen needs it too
+        # Once: the safety screen needs it too.
+        intent = self.smalltalk.match(message) or self.smalltalk.with_chatter(message, self.chatter)
         safety = self.safety(message, history, vec, trace, small_talk=intent is not None)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
@@ -241,6 +242,16 @@ class Bot:
             reply = self.reply(message, turns)
             turns.append(Turn(f"turn-{len(turns)}", message, reply.type, reply.weights, reply.top_passage))
         return reply, turns
+
+    def chatter(self, text: str) -> bool:
+        """Tell whether words that ask nothing are about nothing the articles or the clinic cover
+        ("hope that's ok", "you are very good helper"): no word the articles are about (nor one our
+        synonyms map to their words), no clinic topic. A word they never use is no topic here: it
+        is not asked about."""
+        for term in self.analyzer.terms(text):
+            if self.index.keyness.get(term.stem, 0.0) >= self.settings.MIN_KEYNESS or term.stem in self.mapped:
+                return False
+        return clinic_topic(text) is None
 
     def query_terms(self, text: str, trace: Trace) -> list[str]:
         """Analyse a question, dropping everyday words the corpus has never seen.

@@ -11,6 +11,10 @@ from ..knowledge.text import normalise
 
 
 PARTS = re.compile(r"[,.!?;:]+")
+QUESTION_PARTS = re.compile(r"[^,.!?;:]+[,.!?;:]*")  # parts with the punctuation that ends them ("...?")
+# A part that opens like a question asks something, even without its question mark.
+ASKS = re.compile(r"^(what|whats|how|why|when|where|who|which|can|could|will|would|does|do|did|is|are|should|"
+                  r"shall|may|might|have|has)\b")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,26 @@ class SmallTalk:
         if len(found) < 2 or None in found:
             return None
         return next((i for i in reversed(found) if i.name != "greeting"), found[-1])
+
+    def with_chatter(self, message: str, chatter) -> Intent | None:
+        """Small talk said around words that ask nothing: "You are very good helper, thank you so much!",
+        "hi, I'm just asking on behalf of my mum, hope that's ok".
+
+        At least one part (split at punctuation) must be small talk by its patterns, and every other
+        part chatter: no question, and nothing `chatter(text)` finds the articles or the clinic are
+        about. The reply follows the last small-talk part that is not a greeting.
+        """
+        pieces = [p.strip() for p in QUESTION_PARTS.findall(normalise(message)) if p.strip(" ,.!;:")]
+        if len(pieces) < 2:
+            return None
+        found = []
+        for piece in pieces:
+            intent = self._intent(plain(piece))
+            if intent is None and (piece.endswith("?") or ASKS.match(plain(piece)) or not chatter(piece)):
+                return None
+            found.append(intent)
+        said = [i for i in found if i is not None]
+        return next((i for i in reversed(said) if i.name != "greeting"), said[-1]) if said else None
 
     def _intent(self, text: str) -> Intent | None:
         if not self._any.match(text):  # one scan: most messages are no small talk at all
