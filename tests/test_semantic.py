@@ -166,3 +166,19 @@ def test_the_shipped_parameters_are_what_faqbot_fit_produces(tmp_path):
     assert bank["examples"] == json.loads((MODEL_DIR.parent / "safety_bank.json").read_text())["examples"]
     assert not {"visitors_b.json", "visitors_c.json", "safety_scored.json", "conversations.json"} & {
         *shipped["fitted"]["on"], *shipped["fitted"]["safety"]}  # never fitted on a scored set
+
+
+def test_a_follow_up_that_names_no_symptom_costs_one_embedding(bot, monkeypatch):
+    # The safety screen reads the last turns together by meaning only when the new message says
+    # something a red flag is made of; a plain follow-up pays for its own embedding alone.
+    embedder = bot.understanding.meaning.embedder
+    embedded = []
+    real = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts: (embedded.extend(texts), real(texts))[1])
+    _, turns = bot.converse(["what does a remedial therapist do in the first session, roughly?"])
+    embedded.clear()
+    bot.converse(["and how many sessions would that usually take, roughly?"], turns)
+    assert embedded == ["and how many sessions would that usually take, roughly?"]
+    embedded.clear()
+    reply, _ = bot.converse(["my calf has been aching since the long flight home, roughly", "now it's hot and swollen"])
+    assert reply.type == "urgent"
