@@ -49,9 +49,11 @@ class Screen:
                 safety = self.urgent(safety, found.category, "by concepts")
         u = self.understanding
         if safety.urgent is None and u is not None:
-            # The window costs an embedding: read it only when the new message says something a red
-            # flag is made of (a body part, a symptom, an onset...); "how many sessions?" completes none.
-            window = u.meaning.query(" ".join([*earlier, message])) if earlier and self.concepts.tag(message) else None
+            # The window costs an embedding: read it only when the new message and the turns before it
+            # both say something a red flag is made of (a body part, a symptom, an onset...): "how many
+            # sessions?" completes none, and after "what is remedial massage?" there is nothing to complete.
+            told = earlier and self.concepts.tag(message) and self.concepts.tag(". ".join(earlier))
+            window = u.meaning.query(" ".join([*earlier, message])) if told else None
             flag = u.red_flag(vec, window)
             if flag is not None:
                 where = "the last turns together" if flag.window else "the message"
