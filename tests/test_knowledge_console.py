@@ -38,3 +38,11 @@ def test_teach_the_bot_offers_three_passages_and_a_clinic_answer(console):
     assert "/staff/knowledge?question=hunched" in page.text
     form = console.get("/staff/knowledge", query_string={"question": "hunched from the laptop"}).text
     assert ">hunched from the laptop</textarea>" in form  # the clinic answer's questions, filled in
+
+
+def test_publishing_without_any_evaluation_says_so(tmp_path):
+    from staff_fixtures import make_app
+    console = Console(make_app(tmp_path, EVAL_FILE=str(tmp_path / "none.json")).test_client())
+    console.post("/staff/knowledge/answers", {"questions": "Is there parking?", "answer": "Behind the clinic."})
+    page = console.get(console.post("/staff/knowledge/publish").location).text
+    assert "Published version 2" in page and "No evaluation ran" in page

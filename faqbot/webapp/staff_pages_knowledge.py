@@ -121,9 +121,12 @@ def publish():
         return render_template("staff/knowledge.html", **page_context(sk.current_draft(),
                                                                       evaluation=body["evaluation"])), 409
     report = body["evaluation"]
+    checked = (f"Evaluation: {report['passed']['draft']}/{report['cases']} passed "
+               f"({report['passed']['published']} before).") if report["cases"] else \
+        "No evaluation ran: there is no evaluation file (FAQBOT_EVAL_FILE) and no clinic set."
     if body["published"]:
-        flash(f"Published version {body['version']}: every instance switches within seconds. Evaluation: "
-              f"{report['passed']['draft']}/{report['cases']} passed ({report['passed']['published']} before).", "ok")
+        flash(f"Published version {body['version']}: every instance switches within seconds. {checked}",
+              "ok" if report["cases"] else "error")
     else:
         flash(body["message"], "ok")
     return back()
