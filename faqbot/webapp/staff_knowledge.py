@@ -29,6 +29,11 @@ from .staff_api import bp, earlier_messages
 log = logging.getLogger(__name__)
 _edits = threading.Lock()  # one draft edit at a time in this process (the draft is read, changed, written)
 MAX_SHOWN_PASSAGES = 500
+MAX_AUTHOR = 100  # the name a change is recorded under
+PROPOSALS, PROPOSAL_TEXT = 3, 300  # the candidates proposed for a logged question, and how much of each is shown
+# The clinic's own evaluation sets: how many, how big, and what a set may be called.
+MAX_SETS, MAX_SET_CASES = 20, 500
+SET_NAME = r"[A-Za-z0-9_.-]{1,60}"
 
 
 def reindexer():
@@ -45,7 +50,7 @@ def author(data: dict | None = None) -> str:
     """Who makes a change: the API's `author` field, else the name typed at login, else "staff"."""
     given = (data or {}).get("author")
     if given is not None:
-        return text_field(data, "author", 100)
+        return text_field(data, "author", MAX_AUTHOR)
     return session.get("staff_name") or "staff"
 
 
@@ -234,11 +239,11 @@ def proposals_api():
     return jsonify({"message": message, "candidates": proposals(message)})
 
 
-def proposals(message: str, n: int = 3) -> list[dict]:
+def proposals(message: str, n: int = PROPOSALS) -> list[dict]:
     bot = draft_bot(current_draft().knowledge)
     hits = bot.reply(message, []).trace.hits
     return [{"passage": h["id"], "title": h["source"]["title"], "heading": h["source"]["heading"],
-             "text": h["text"][:300], "score": h["score"]} for h in hits[:n]]
+             "text": h["text"][:PROPOSAL_TEXT], "score": h["score"]} for h in hits[:n]]
 
 
 @bp.post("/publish")
@@ -280,16 +285,16 @@ def eval_sets_api():
 @bp.put("/eval-sets/<name>")
 def eval_set_put_api(name: str):
     """Store (or replace) a clinic evaluation set, in the format of eval/questions.json."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", name):
+    if not re.fullmatch(SET_NAME, name):
         raise ApiError(400, "invalid_field", "A set's name is 1 to 60 letters, digits, '.', '_' or '-'.")
     raw = request.get_data()
     try:
-        cases = parse_eval(raw, current_app.config["MAX_MESSAGE_LENGTH"], 500)
+        cases = parse_eval(raw, current_app.config["MAX_MESSAGE_LENGTH"], MAX_SET_CASES)
     except EvalFileError as exc:
         raise ApiError(400, "invalid_eval_file", f"The evaluation set can't be used: {exc}") from None
     sets = clinic_sets()
-    if name not in sets and len(sets) >= 20:
-        raise ApiError(400, "invalid_field", "There are 20 clinic sets already; delete one first.")
+    if name not in sets and len(sets) >= MAX_SETS:
+        raise ApiError(400, "invalid_field", f"There are {MAX_SETS} clinic sets already; delete one first.")
     sets[name] = {"cases": cases}
     if not reindexer().store.set_meta(EVAL_SETS_KEY, json.dumps(sets, ensure_ascii=False)):
         raise ApiError(503, "unavailable", "The database can't be written right now. Please try again later.")
