@@ -60,6 +60,18 @@ def test_an_answer_needs_questions_and_text_within_limits(seed):
     assert knowledge.answers[0].questions == ("What are your prices?",) and knowledge.answers[0].answer == "$110"
 
 
+def test_text_that_tidies_to_nothing_is_blank(seed):
+    """A control character is tidied to a space: text of nothing else is refused, not stored empty."""
+    for questions, answer in ((["\x00"], "x"), (["ok?"], "\x00\x01 \x7f"), (["ok?", "\x1f"], "x")):
+        with pytest.raises(EditError) as refused:
+            editing.add_answer(seed, questions, answer)
+        assert refused.value.code == "invalid_field"
+    knowledge, _ = editing.add_answer(seed, "ok?\n\x00\n \x08", "x")  # the console's box: such lines are blank
+    assert knowledge.answers[0].questions == ("ok?",)
+    with pytest.raises(EditError):
+        editing.edit_text(seed, article_passages(seed)[0].id, "\x00")
+
+
 def test_questions_attach_and_come_off_and_an_articles_own_comes_back(seed):
     target = next(p for p in article_passages(seed) if p.questions)
     own = target.questions[0]
