@@ -215,6 +215,17 @@ def test_staff_text_is_kept_as_text_and_bad_input_gets_a_json_error(tmp_path):
     assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"]
 
 
+def test_a_rollback_takes_a_whole_number_in_any_spelling_and_any_size(tmp_path):
+    app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
+    client = app.test_client()
+    assert call(client, "POST", "rollback", {"version": 1.0}) == (200, {"version": 2, "restored": 1})
+    for version in (2 ** 63, 10 ** 30, 1e300):  # past what SQLite can look up: none such, not a crash
+        status, body = call(client, "POST", "rollback", {"version": version})
+        assert status == 404 and body["error"]["code"] == "not_found", version
+    status, body = call(client, "POST", "rollback", {"version": 1.5})
+    assert status == 400 and body["error"]["code"] == "invalid_field"
+
+
 def test_proposals_attach_a_logged_question_in_one_step(tmp_path):
     app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
     client = app.test_client()

@@ -29,6 +29,7 @@ from .staff_api import bp, earlier_messages
 log = logging.getLogger(__name__)
 _edits = threading.Lock()  # one draft edit at a time in this process (the draft is read, changed, written)
 MAX_SHOWN_PASSAGES = 500
+MAX_VERSION = 2 ** 63 - 1  # the largest version number a database (a 64-bit integer) can hold
 MAX_AUTHOR = 100  # the name a change is recorded under
 PROPOSALS, PROPOSAL_TEXT = 3, 300  # the candidates proposed for a logged question, and how much of each is shown
 # The clinic's own evaluation sets: how many, how big, and what a set may be called.
@@ -262,10 +263,15 @@ def rollback_api():
     """Publish a copy of an earlier version everywhere: {"version": int}."""
     data = json_object()
     version = data.get("version")
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # JSON has one kind of number: 2.0 is 2
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ApiError(400, "invalid_field", "The field 'version' must be a published version number (1, 2...).")
+    who = author(data)
     try:
-        info = reindexer().rollback(version, author(data))
+        if version > MAX_VERSION:  # no database holds it, and SQLite can't even look it up
+            raise LookupError(version)
+        info = reindexer().rollback(version, who)
     except LookupError:
         raise ApiError(404, "not_found", f"There is no published version {version}.") from None
     return jsonify({"version": info.version, "restored": version})
