@@ -33,7 +33,7 @@ TIDIED = {c for c in map(chr, range(0x80)) if CONTROL.fullmatch(c)} | set(WHITES
 KEPT = f"[^{_chars(TIDIED)}]"
 SPACE = f"[{_chars(WHITESPACE)}]"
 # editing.LINK (case-insensitive, Python's \s) in a form both ECMA and Python regexes read alike.
-LINK_PATTERN = (f"^{SPACE}*(?:{LINK.pattern})(?:{SPACE})*$".replace("\\s", _chars(WHITESPACE))
+LINK_PATTERN = (f"^{SPACE}*(?:{LINK.pattern}){SPACE}*$".replace("\\s", _chars(WHITESPACE))
                 .replace("https?", "[hH][tT][tT][pP][sS]?"))
 OK = {"const": True}
 
