@@ -11,11 +11,13 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from jsonschema import Draft202012Validator
 from schemathesis.checks import CHECKS, load_all_checks
 from staff_fixtures import BEARER, CORPUS, TOKEN, corpus_dir, make_app  # noqa: F401
 from test_openapi import conforms
 
-from faqbot.knowledge.content import MAX_PASSAGE
+from faqbot.knowledge import editing
+from faqbot.knowledge.content import MAX_ANSWER, MAX_LINK, MAX_PASSAGE, MAX_QUESTION, MAX_QUESTIONS, from_json
 
 EXAMPLES = int(os.environ.get("FAQBOT_STAFF_FUZZ_EXAMPLES", "25"))
 EVAL_FILE = CORPUS.parent / "eval" / "questions.json"  # the shipped cases, which gate publishing
@@ -231,3 +233,26 @@ def test_knowledge_unavailable_conforms(staff_app, spec):
     versions.draft = versions.versions = down
     for path in ("/api/staff/knowledge", "/api/staff/versions", "/api/staff/passages"):
         assert answers(spec, staff_app, "get", path)[0] == 503
+
+
+@pytest.mark.parametrize("field, value", [
+    *(("answer", v) for v in ("x", " x ", "\x00", "\x00x", " \x7f\t", "", "a" * MAX_ANSWER, "a" * (MAX_ANSWER + 1),
+                              "<b>x</b>", "\u3000", "\ufeff", 3, None)),
+    *(("questions", v) for v in (["ok?"], [], ["\x00"], ["ok?"] * MAX_QUESTIONS, ["ok?"] * (MAX_QUESTIONS + 1),
+                                 "ok?", "ok?\n\x00\n\n", "\n".join(["q"] * MAX_QUESTIONS),
+                                 "\u2028".join(["q"] * (MAX_QUESTIONS + 1)), "q" * MAX_QUESTION,
+                                 "q" * (MAX_QUESTION + 1), "\x1c", "", [3], {"q": 1})),
+    *(("link", v) for v in (None, "", "   ", "https://clinic.example/p", " HTTP://x ", "/prices", "/",
+                            "javascript:alert(1)", "http://", "/a b", "ftp://x", "/" + "a" * (MAX_LINK - 1),
+                            "/" + "a" * MAX_LINK, "\u2003/x\u2003", 5)),
+])
+def test_spec_and_editing_agree_on_staff_text(spec, field, value):
+    """What the document allows in a clinic answer is what editing.py accepts, and the other way round."""
+    schema = spec["components"]["schemas"]["ClinicAnswerRequest"]["properties"][field]
+    given = {"questions": ["ok?"], "answer": "x", "link": None, field: value}
+    try:
+        editing.add_answer(from_json({}), given["questions"], given["answer"], given["link"])
+        accepted = True
+    except editing.EditError:
+        accepted = False
+    assert Draft202012Validator(schema).is_valid(value) == accepted, (field, value, accepted)

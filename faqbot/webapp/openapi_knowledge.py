@@ -35,6 +35,11 @@ SPACE = f"[{_chars(WHITESPACE)}]"
 # editing.LINK (case-insensitive, Python's \s) in a form both ECMA and Python regexes read alike.
 LINK_PATTERN = (f"^{SPACE}*(?:{LINK.pattern}){SPACE}*$".replace("\\s", _chars(WHITESPACE))
                 .replace("https?", "[hH][tT][tT][pP][sS]?"))
+# The console's box of questions, one a line (str.splitlines), blank lines left out: at most MAX_QUESTIONS
+# lines that keep a character, each at most MAX_QUESTION from its first such character (before it is trimmed).
+BREAK = _chars(c for c in map(chr, range(0x3001)) if len(f"a{c}b".splitlines()) == 2)
+LINES = (f"^[{_chars(TIDIED)}]*(?:{KEPT}[^{BREAK}]{{0,{MAX_QUESTION - 1}}}(?:[{BREAK}][{_chars(TIDIED)}]*|$))"
+         f"{{1,{MAX_QUESTIONS}}}$")
 OK = {"const": True}
 
 
@@ -166,7 +171,7 @@ def schemas(config, known: dict) -> dict:
     question = staff_text(MAX_QUESTION, "A visitor's question")
     questions = {"anyOf": [
         {"type": "array", "minItems": 1, "maxItems": MAX_QUESTIONS, "items": question},
-        {**staff_text(MAX_QUESTION, "One question per line (the console's box)"), "description": (
+        {"type": "string", "pattern": LINES, "description": (
             f"One question per line, as the console's box sends them: at most {MAX_QUESTIONS} lines, each at most "
             f"{MAX_QUESTION} characters once tidied; blank lines are left out.")}],
         "description": "The visitor questions it answers; repeats (whatever the case) are kept once."}
