@@ -183,6 +183,19 @@ def test_a_clinic_evaluation_set_gates_publishing_too(tmp_path):
     assert client.put("/api/staff/eval-sets/posture", headers=BEARER, json={"cases": [{"q": 1}]}).status_code == 400
 
 
+def test_a_clinic_evaluation_set_past_the_limit_is_a_conflict_not_a_bad_request(tmp_path):
+    from faqbot.webapp.staff_knowledge import MAX_SETS
+    client = new_app({"DATABASE": str(tmp_path / "k.sqlite3")}).test_client()
+    cases = [{"q": "hi", "kind": "smalltalk"}]
+    for n in range(MAX_SETS):
+        assert client.put(f"/api/staff/eval-sets/set{n}", headers=BEARER, json=cases).status_code == 201
+    refused = client.put("/api/staff/eval-sets/one-more", headers=BEARER, json=cases)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "too_many_sets"
+    assert client.put("/api/staff/eval-sets/set0", headers=BEARER, json=cases * 2).get_json()["cases"] == 2  # replaced
+    assert client.delete("/api/staff/eval-sets/set0", headers=BEARER).status_code == 200
+    assert client.put("/api/staff/eval-sets/one-more", headers=BEARER, json=cases).status_code == 201
+
+
 def test_a_clinic_answer_beats_the_topic_fallback_but_not_the_safety_gate(tmp_path):
     app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
     client = app.test_client()

@@ -18,6 +18,7 @@ from test_openapi import conforms
 
 from faqbot.knowledge import editing
 from faqbot.knowledge.content import MAX_ANSWER, MAX_LINK, MAX_PASSAGE, MAX_QUESTION, MAX_QUESTIONS, from_json
+from faqbot.webapp.staff_knowledge import MAX_SETS
 
 EXAMPLES = int(os.environ.get("FAQBOT_STAFF_FUZZ_EXAMPLES", "25"))
 EVAL_FILE = CORPUS.parent / "eval" / "questions.json"  # the shipped cases, which gate publishing
@@ -187,6 +188,9 @@ def test_knowledge_edits_conform(staff_app, spec):
                                                                                                "restored": 1}
     assert answers(spec, staff_app, "put", "/api/staff/eval-sets/posture.v1", json=CASES["cases"])[0] == 201
     assert answers(spec, staff_app, "get", "/api/staff/eval-sets")[1] == {"sets": {"posture.v1": 1}}
+    for n in range(MAX_SETS - 1):  # posture.v1 and these: as many as there may be
+        assert answers(spec, staff_app, "put", f"/api/staff/eval-sets/set-{n}", json=CASES)[0] == 201
+    assert answers(spec, staff_app, "put", "/api/staff/eval-sets/one-too-many", json=CASES)[0] == 409
     assert answers(spec, staff_app, "delete", "/api/staff/eval-sets/posture.v1")[1] == {"ok": True}
 
 

@@ -151,10 +151,11 @@ def paths(config) -> dict:
         "/api/staff/eval-sets/{name}": {
             "put": operation(
                 "staff_eval_set_put", f"Store or replace a clinic evaluation set (at most {sk.MAX_SETS} sets).",
-                respond("Stored.", "EvalSetStored"), 400, 413, 503, status=201, parameters=name,
-                say={400: f"The name is not one the pattern allows, or there are {sk.MAX_SETS} sets "
-                          "already (invalid_field); the cases can't be used (invalid_eval_file): the message "
-                          "names each problem.",
+                respond("Stored.", "EvalSetStored"), 400, 409, 413, 503, status=201, parameters=name,
+                say={400: "The name is not one the pattern allows (invalid_field), or the cases can't be used "
+                          "(invalid_eval_file): the message names each problem.",
+                     409: f"There are {sk.MAX_SETS} sets already and this name is not one of them (too_many_sets): "
+                          "delete one first.",
                      413: f"The body is larger than {STAFF_UPLOAD_LIMIT} bytes."},
                 requestBody={**json_body("EvalSet"), "description": (
                     f"The cases, in the format of eval/questions.json, at most {sk.MAX_SET_CASES}; read as JSON "

@@ -300,7 +300,8 @@ def eval_set_put_api(name: str):
         raise ApiError(400, "invalid_eval_file", f"The evaluation set can't be used: {exc}") from None
     sets = clinic_sets()
     if name not in sets and len(sets) >= MAX_SETS:
-        raise ApiError(400, "invalid_field", f"There are {MAX_SETS} clinic sets already; delete one first.")
+        # The request is fine; what is stored is in the way (a 400 would say the request itself is wrong).
+        raise ApiError(409, "too_many_sets", f"There are {MAX_SETS} clinic sets already; delete one first.")
     sets[name] = {"cases": cases}
     if not reindexer().store.set_meta(EVAL_SETS_KEY, json.dumps(sets, ensure_ascii=False)):
         raise ApiError(503, "unavailable", "The database can't be written right now. Please try again later.")
