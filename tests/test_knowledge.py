@@ -16,6 +16,7 @@ from faqbot.knowledge.content import (CLINIC_DOC, article_passages, changes, exp
                                       to_json)
 from faqbot.knowledge.corpus import load_corpus
 from faqbot.knowledge.editing import EditError
+from faqbot.webapp.staff_limits import MAX_SETS
 
 PRICES = {"questions": ["How much does a massage cost?", "What are your prices?"],
           "answer": "A 60-minute remedial massage is $110 and 30 minutes $70; health-fund rebates on the spot.",
@@ -184,7 +185,6 @@ def test_a_clinic_evaluation_set_gates_publishing_too(tmp_path):
 
 
 def test_a_clinic_evaluation_set_past_the_limit_is_a_conflict_not_a_bad_request(tmp_path):
-    from faqbot.webapp.staff_knowledge import MAX_SETS
     client = new_app({"DATABASE": str(tmp_path / "k.sqlite3")}).test_client()
     cases = [{"q": "hi", "kind": "smalltalk"}]
     for n in range(MAX_SETS):

@@ -18,7 +18,7 @@ from test_openapi import conforms
 
 from faqbot.knowledge import editing
 from faqbot.knowledge.content import MAX_ANSWER, MAX_LINK, MAX_PASSAGE, MAX_QUESTION, MAX_QUESTIONS, from_json
-from faqbot.webapp.staff_knowledge import MAX_SETS
+from faqbot.webapp.staff_limits import MAX_SETS
 
 EXAMPLES = int(os.environ.get("FAQBOT_STAFF_FUZZ_EXAMPLES", "25"))
 EVAL_FILE = CORPUS.parent / "eval" / "questions.json"  # the shipped cases, which gate publishing

@@ -1,7 +1,7 @@
 """The staff API's knowledge operations in the OpenAPI document: the draft, publishing, versions, evaluation sets.
 
 Part of the staff part (openapi_staff.py, which merges these in). The limits it states are the
-code's own constants (faqbot/knowledge/content.py, staff_knowledge.py); the rules on staff's text are
+code's own constants (faqbot/knowledge/content.py, staff_limits.py); the rules on staff's text are
 faqbot/knowledge/editing.py's, which the JSON API and the console share.
 """
 from __future__ import annotations
@@ -14,13 +14,7 @@ from .api import WHITESPACE
 from .bodies import STAFF_UPLOAD_LIMIT
 from .openapi_common import (INTEGER, NOT_BLANK, NULLABLE_STRING, TEXTS, closed, json_body, operation, ref, respond,
                              strings)
-
-
-def api():
-    """staff_knowledge.py, which holds the API's own limits: imported when the document is built, not
-    before (it imports the staff API, which imports this module through the request guards)."""
-    from . import staff_knowledge
-    return staff_knowledge
+from .staff_limits import MAX_AUTHOR, MAX_SET_CASES, MAX_SETS, MAX_SHOWN_PASSAGES, PROPOSAL_TEXT, PROPOSALS, SET_NAME
 
 
 def _chars(chars) -> str:
@@ -50,7 +44,7 @@ def staff_text(limit: int, what: str) -> dict:
 
 
 def author() -> dict:
-    return {"type": ["string", "null"], "minLength": 1, "maxLength": api().MAX_AUTHOR, "pattern": NOT_BLANK,
+    return {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_AUTHOR, "pattern": NOT_BLANK,
             "description": "Who makes the change, for the change history; else the name typed at the console's "
                            "login, else \"staff\"."}
 
@@ -66,9 +60,8 @@ PASSAGE_ID = {"type": "string", "minLength": 1, "description": (
 
 
 def paths(config) -> dict:
-    sk = api()
     name = [{"name": "name", "in": "path", "required": True, "description": "The set's name.",
-             "schema": {"type": "string", "pattern": f"^{sk.SET_NAME}$"}}]
+             "schema": {"type": "string", "pattern": f"^{SET_NAME}$"}}]
     answer_id = [{"name": "answer_id", "in": "path", "required": True, "description": "The clinic answer's id.",
                   "schema": {"type": "string", "minLength": 1}}]
     message = {"type": "string", "minLength": 1, "maxLength": config["MAX_MESSAGE_LENGTH"], "pattern": NOT_BLANK}
@@ -84,7 +77,7 @@ def paths(config) -> dict:
         "/api/staff/passages": {
             "get": operation(
                 "staff_passages", f"The draft's article passages with their visitor questions (at most "
-                                  f"{sk.MAX_SHOWN_PASSAGES}; `total` counts them all).",
+                                  f"{MAX_SHOWN_PASSAGES}; `total` counts them all).",
                 respond("The passages.", "PassageList"), 503, parameters=[{
                     "name": "doc_id", "in": "query", "required": False, "schema": {"type": "string"},
                     "description": "Only this article's passages."}]),
@@ -123,7 +116,7 @@ def paths(config) -> dict:
             respond("Both replies and their traces (nothing is stored).", "TryAnswer"), 400, 413, 415, 503,
             requestBody=json_body("TryRequest"))},
         "/api/staff/proposals": {"get": operation(
-            "staff_proposals", f"The {sk.PROPOSALS} passages or clinic answers of the draft likeliest to answer a "
+            "staff_proposals", f"The {PROPOSALS} passages or clinic answers of the draft likeliest to answer a "
                                "visitor's question.", respond("The candidates, likeliest first.", "Proposals"),
             400, 503, say={400: "The parameter `message` is missing (missing_field), blank (empty_field) or too "
                                 "long (too_long)."},
@@ -150,15 +143,15 @@ def paths(config) -> dict:
             respond("Each set's name and how many cases it has.", "EvalSets"), 503)},
         "/api/staff/eval-sets/{name}": {
             "put": operation(
-                "staff_eval_set_put", f"Store or replace a clinic evaluation set (at most {sk.MAX_SETS} sets).",
+                "staff_eval_set_put", f"Store or replace a clinic evaluation set (at most {MAX_SETS} sets).",
                 respond("Stored.", "EvalSetStored"), 400, 409, 413, 503, status=201, parameters=name,
                 say={400: "The name is not one the pattern allows (invalid_field), or the cases can't be used "
                           "(invalid_eval_file): the message names each problem.",
-                     409: f"There are {sk.MAX_SETS} sets already and this name is not one of them (too_many_sets): "
+                     409: f"There are {MAX_SETS} sets already and this name is not one of them (too_many_sets): "
                           "delete one first.",
                      413: f"The body is larger than {STAFF_UPLOAD_LIMIT} bytes."},
                 requestBody={**json_body("EvalSet"), "description": (
-                    f"The cases, in the format of eval/questions.json, at most {sk.MAX_SET_CASES}; read as JSON "
+                    f"The cases, in the format of eval/questions.json, at most {MAX_SET_CASES}; read as JSON "
                     "whatever the Content-Type.")}),
             "delete": operation(
                 "staff_eval_set_delete", "Delete a clinic evaluation set.", respond("Deleted.", "Deleted"), 404, 503,
@@ -168,7 +161,6 @@ def paths(config) -> dict:
 
 def schemas(config, known: dict) -> dict:
     """Return the knowledge operations' schemas; `known` holds the public and other staff ones they build on."""
-    sk = api()
     question = staff_text(MAX_QUESTION, "A visitor's question")
     questions = {"anyOf": [
         {"type": "array", "minItems": 1, "maxItems": MAX_QUESTIONS, "items": question},
@@ -201,7 +193,7 @@ def schemas(config, known: dict) -> dict:
             "The published version to restore (a copy of it becomes the newest version).")}),
         "EvalSet": {"anyOf": [{"type": "object", "required": ["cases"], "properties": {"cases": ref("EvalSetCases")}},
                               ref("EvalSetCases")]},
-        "EvalSetCases": {"type": "array", "minItems": 1, "maxItems": sk.MAX_SET_CASES, "items": ref("EvalCase")},
+        "EvalSetCases": {"type": "array", "minItems": 1, "maxItems": MAX_SET_CASES, "items": ref("EvalCase")},
         "ClinicAnswer": closed({"id": {"type": "string"}, "questions": TEXTS, "answer": {"type": "string"},
                                 "link": NULLABLE_STRING}),
         "Draft": closed({"base": INTEGER, "published": INTEGER, "updated": {"type": "number"},
@@ -211,7 +203,7 @@ def schemas(config, known: dict) -> dict:
                            "author": {"type": "string"}, "changes": TEXTS}),
         "KnowledgeOverview": closed({"draft": ref("Draft"), "versions": {"type": "array", "items": ref("Version")}}),
         "VersionList": closed({"versions": {"type": "array", "items": ref("Version")}}),
-        "PassageList": closed({"total": INTEGER, "passages": {"type": "array", "maxItems": sk.MAX_SHOWN_PASSAGES,
+        "PassageList": closed({"total": INTEGER, "passages": {"type": "array", "maxItems": MAX_SHOWN_PASSAGES,
                                                               "items": closed({
             **strings("id", "doc_id", "title", "text"), "heading": NULLABLE_STRING, "questions": TEXTS,
             "edited": {"type": "boolean"}})}}),
@@ -219,9 +211,9 @@ def schemas(config, known: dict) -> dict:
         "DraftChanged": closed({"ok": OK, "draft": ref("Draft")}),
         "TryAnswer": closed({"published": ref("Explanation"), "draft": ref("Explanation")}),
         "Proposals": closed({"message": {"type": "string"}, "candidates": {
-            "type": "array", "maxItems": sk.PROPOSALS, "items": closed({
+            "type": "array", "maxItems": PROPOSALS, "items": closed({
                 **strings("passage", "title"), "heading": NULLABLE_STRING,
-                "text": {"type": "string", "maxLength": sk.PROPOSAL_TEXT}, "score": {"type": "number"}})}}),
+                "text": {"type": "string", "maxLength": PROPOSAL_TEXT}, "score": {"type": "number"}})}}),
         "Evaluation": closed({
             "sources": TEXTS, "cases": INTEGER, "passed": closed({"published": INTEGER, "draft": INTEGER}),
             "regressions": INTEGER, "improvements": INTEGER, "changed_count": INTEGER,
@@ -234,9 +226,9 @@ def schemas(config, known: dict) -> dict:
                                   "evaluation": ref("Evaluation")}),
         "RolledBack": closed({"version": {"type": "integer", "minimum": 1}, "restored": {"type": "integer",
                                                                                        "minimum": 1}}),
-        "EvalSets": closed({"sets": {"type": "object", "propertyNames": {"pattern": f"^{sk.SET_NAME}$"},
+        "EvalSets": closed({"sets": {"type": "object", "propertyNames": {"pattern": f"^{SET_NAME}$"},
                                      "additionalProperties": {"type": "integer", "minimum": 1}}}),
-        "EvalSetStored": closed({"name": {"type": "string", "pattern": f"^{sk.SET_NAME}$"},
-                                 "cases": {"type": "integer", "minimum": 1, "maximum": sk.MAX_SET_CASES}}),
+        "EvalSetStored": closed({"name": {"type": "string", "pattern": f"^{SET_NAME}$"},
+                                 "cases": {"type": "integer", "minimum": 1, "maximum": MAX_SET_CASES}}),
         "Deleted": closed({"ok": OK}),
     }

@@ -25,16 +25,11 @@ from ..reindex import build_from
 from ..storage.knowledge import Draft
 from .api import contact, json_object, text_field
 from .staff_api import bp, earlier_messages
+from .staff_limits import (MAX_AUTHOR, MAX_SET_CASES, MAX_SETS, MAX_SHOWN_PASSAGES, MAX_VERSION, PROPOSAL_TEXT,
+                           PROPOSALS, SET_NAME)
 
 log = logging.getLogger(__name__)
 _edits = threading.Lock()  # one draft edit at a time in this process (the draft is read, changed, written)
-MAX_SHOWN_PASSAGES = 500
-MAX_VERSION = 2 ** 63 - 1  # the largest version number a database (a 64-bit integer) can hold
-MAX_AUTHOR = 100  # the name a change is recorded under
-PROPOSALS, PROPOSAL_TEXT = 3, 300  # the candidates proposed for a logged question, and how much of each is shown
-# The clinic's own evaluation sets: how many, how big, and what a set may be called.
-MAX_SETS, MAX_SET_CASES = 20, 500
-SET_NAME = r"[A-Za-z0-9_.-]{1,60}"
 
 
 def reindexer():
