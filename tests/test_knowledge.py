@@ -16,6 +16,7 @@ from faqbot.knowledge.content import (CLINIC_DOC, article_passages, changes, exp
                                       to_json)
 from faqbot.knowledge.corpus import load_corpus
 from faqbot.knowledge.editing import EditError
+from faqbot.webapp.staff_limits import MAX_SETS
 
 PRICES = {"questions": ["How much does a massage cost?", "What are your prices?"],
           "answer": "A 60-minute remedial massage is $110 and 30 minutes $70; health-fund rebates on the spot.",
@@ -58,6 +59,18 @@ def test_an_answer_needs_questions_and_text_within_limits(seed):
     knowledge, answer_id = editing.add_answer(seed, ["What are your prices?", "what are your PRICES?"], " $110\x00 ")
     assert answer_id == "what-are-your-prices"
     assert knowledge.answers[0].questions == ("What are your prices?",) and knowledge.answers[0].answer == "$110"
+
+
+def test_text_that_tidies_to_nothing_is_blank(seed):
+    """A control character is tidied to a space: text of nothing else is refused, not stored empty."""
+    for questions, answer in ((["\x00"], "x"), (["ok?"], "\x00\x01 \x7f"), (["ok?", "\x1f"], "x")):
+        with pytest.raises(EditError) as refused:
+            editing.add_answer(seed, questions, answer)
+        assert refused.value.code == "invalid_field"
+    knowledge, _ = editing.add_answer(seed, "ok?\n\x00\n \x08", "x")  # the console's box: such lines are blank
+    assert knowledge.answers[0].questions == ("ok?",)
+    with pytest.raises(EditError):
+        editing.edit_text(seed, article_passages(seed)[0].id, "\x00")
 
 
 def test_questions_attach_and_come_off_and_an_articles_own_comes_back(seed):
@@ -171,6 +184,18 @@ def test_a_clinic_evaluation_set_gates_publishing_too(tmp_path):
     assert client.put("/api/staff/eval-sets/posture", headers=BEARER, json={"cases": [{"q": 1}]}).status_code == 400
 
 
+def test_a_clinic_evaluation_set_past_the_limit_is_a_conflict_not_a_bad_request(tmp_path):
+    client = new_app({"DATABASE": str(tmp_path / "k.sqlite3")}).test_client()
+    cases = [{"q": "hi", "kind": "smalltalk"}]
+    for n in range(MAX_SETS):
+        assert client.put(f"/api/staff/eval-sets/set{n}", headers=BEARER, json=cases).status_code == 201
+    refused = client.put("/api/staff/eval-sets/one-more", headers=BEARER, json=cases)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "too_many_sets"
+    assert client.put("/api/staff/eval-sets/set0", headers=BEARER, json=cases * 2).get_json()["cases"] == 2  # replaced
+    assert client.delete("/api/staff/eval-sets/set0", headers=BEARER).status_code == 200
+    assert client.put("/api/staff/eval-sets/one-more", headers=BEARER, json=cases).status_code == 201
+
+
 def test_a_clinic_answer_beats_the_topic_fallback_but_not_the_safety_gate(tmp_path):
     app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
     client = app.test_client()
@@ -201,6 +226,17 @@ def test_staff_text_is_kept_as_text_and_bad_input_gets_a_json_error(tmp_path):
     assert call(client, "DELETE", "answers/none")[1]["error"]["code"] == "not_found"
     anonymous = client.post("/api/staff/answers", json={"questions": ["a?"], "answer": "b"})
     assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"]
+
+
+def test_a_rollback_takes_a_whole_number_in_any_spelling_and_any_size(tmp_path):
+    app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
+    client = app.test_client()
+    assert call(client, "POST", "rollback", {"version": 1.0}) == (200, {"version": 2, "restored": 1})
+    for version in (2 ** 63, 10 ** 30, 1e300):  # past what SQLite can look up: none such, not a crash
+        status, body = call(client, "POST", "rollback", {"version": version})
+        assert status == 404 and body["error"]["code"] == "not_found", version
+    status, body = call(client, "POST", "rollback", {"version": 1.5})
+    assert status == 400 and body["error"]["code"] == "invalid_field"
 
 
 def test_proposals_attach_a_logged_question_in_one_step(tmp_path):

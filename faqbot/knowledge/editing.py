@@ -23,10 +23,15 @@ class EditError(ValueError):
         self.code = code
 
 
+def tidy(value: str) -> str:
+    """Control characters and runs of whitespace become one space; the ends are trimmed."""
+    return " ".join(CONTROL.sub(" ", value).split())
+
+
 def clean_text(value, name: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
+    value = tidy(value) if isinstance(value, str) else ""
+    if not value:  # blank once tidied: "\x00" is as empty as "  "
         raise EditError("invalid_field", f"The field '{name}' must be text that is not blank.")
-    value = " ".join(CONTROL.sub(" ", value).split())
     if len(value) > limit:
         raise EditError("invalid_field", f"The field '{name}' must be at most {limit} characters.")
     return value
@@ -34,7 +39,7 @@ def clean_text(value, name: str, limit: int) -> str:
 
 def clean_questions(value) -> tuple[str, ...]:
     if isinstance(value, str):
-        value = [line for line in value.splitlines() if line.strip()]  # the console's one-per-line box
+        value = [line for line in value.splitlines() if tidy(line)]  # the console's one-per-line box
     if not isinstance(value, list) or not value or len(value) > MAX_QUESTIONS:
         raise EditError("invalid_field", f"The field 'questions' must list 1 to {MAX_QUESTIONS} questions.")
     out: list[str] = []

@@ -1,4 +1,5 @@
-"""Pieces the OpenAPI document is built from: references, closed objects, responses and the error body."""
+"""Pieces the OpenAPI document is built from: references, closed objects, responses and the error body,
+and the staff operations' common parts (the bearer token, the errors every one of them can give)."""
 from __future__ import annotations
 
 from .api import WHITESPACE
@@ -21,6 +22,16 @@ MEANING = {
     503: "The database can't be reached right now; try again later.",
 }
 HEADERS_OF = {401: ("WWW-Authenticate",), 429: ("Retry-After",)}
+
+STAFF_SECURITY = [{"bearer": []}]
+# Every staff operation can answer these: no or a wrong token (401), the console off (404), and an
+# address locked out after repeated wrong tokens (429, when rate limits are on).
+STAFF_SAY = {404: "The staff console is off: no FAQBOT_STAFF_TOKEN is set.",
+             429: "This address sent too many wrong tokens; wait Retry-After seconds."}
+STAFF_COMMON = (401, 404, 429)
+INTEGER = {"type": "integer", "minimum": 0}
+TEXTS = {"type": "array", "items": {"type": "string"}}
+NULLABLE_STRING = {"type": ["string", "null"]}
 
 
 def ref(name: str) -> dict:
@@ -50,6 +61,15 @@ def errors(*statuses: int, say: dict[int, str] | None = None) -> dict:
     """Describe the error responses an operation can give, all in the one error body."""
     meaning = {**MEANING, **(say or {})}
     return {str(s): respond(meaning[s], "Error", *HEADERS_OF.get(s, ())) for s in statuses}
+
+
+def operation(op_id: str, summary: str, ok: dict, *statuses: int, say: dict | None = None, status: int = 200,
+              also: dict | None = None, **extra) -> dict:
+    """Describe one staff operation: its success (`status`, 200 unless said), its errors, any other
+    answer with a body of its own (`also`), and the bearer token it needs."""
+    return {"operationId": op_id, "summary": summary, "tags": ["staff"], "security": STAFF_SECURITY, **extra,
+            "responses": {str(status): ok, **errors(*sorted({*statuses, *STAFF_COMMON}),
+                                                    say={**STAFF_SAY, **(say or {})}), **(also or {})}}
 
 
 def json_body(schema: str, required: bool = True) -> dict:

@@ -1,27 +1,21 @@
 """The staff API's part of the OpenAPI document: /api/staff/*, each operation behind the bearer token.
 
 Built from the app's configuration like the public part (faqbot/webapp/openapi.py), so the limits it
-states are the ones enforced; tests/test_openapi_staff.py fuzzes these operations with the token.
+states are the ones enforced; tests/test_openapi_staff.py fuzzes these operations with the token. The
+knowledge operations (the draft, publishing, versions, evaluation sets) are in openapi_knowledge.py.
 """
 from __future__ import annotations
 
 from ..evaluation.explain import MAX_CASES
 from ..evaluation.runner import KINDS, MAX_TURNS, NEEDS_EXPECT
-from .openapi_common import NOT_BLANK, NOT_SPACE, TOKEN, closed, errors, json_body, ref, respond, strings
+from . import openapi_knowledge
+from .openapi_common import (INTEGER, NOT_BLANK, NOT_SPACE, NULLABLE_STRING, TEXTS, TOKEN, closed, json_body,
+                             operation, ref, respond, strings)
 from .bodies import STAFF_UPLOAD_LIMIT as UPLOAD_LIMIT
 
-SECURITY = [{"bearer": []}]
 SCHEME = {"type": "http", "scheme": "bearer",
           "description": "The staff token, FAQBOT_STAFF_TOKEN, as 'Authorization: Bearer <token>'."}
-# Every staff operation can answer these: no or a wrong token (401), the console off (404), and an
-# address locked out after repeated wrong tokens (429, when rate limits are on).
-SAY = {404: "The staff console is off: no FAQBOT_STAFF_TOKEN is set.",
-       429: "This address sent too many wrong tokens; wait Retry-After seconds."}
-COMMON = (401, 404, 429)
 NUMBERS = {"type": "object", "additionalProperties": {"type": "number"}}
-TEXTS = {"type": "array", "items": {"type": "string"}}
-NULLABLE_STRING = {"type": ["string", "null"]}
-INTEGER = {"type": "integer", "minimum": 0}
 
 
 def days_parameter(retention: float) -> dict:
@@ -29,12 +23,6 @@ def days_parameter(retention: float) -> dict:
         f"How many days back to read: 30 by default; below 1 counts as 1, above the retention period "
         f"(FAQBOT_LOG_RETENTION_DAYS, here {retention:g}) as the retention period. Not a number: 400."),
         "schema": {"type": "number", "default": 30}}
-
-
-def operation(op_id: str, summary: str, ok: dict, *statuses: int, say: dict | None = None, **extra) -> dict:
-    """Describe one staff operation: its 200, its errors and the bearer token it needs."""
-    return {"operationId": op_id, "summary": summary, "tags": ["staff"], "security": SECURITY, **extra,
-            "responses": {"200": ok, **errors(*sorted({*statuses, *COMMON}), say={**SAY, **(say or {})})}}
 
 
 def paths(config) -> dict:
@@ -77,6 +65,7 @@ def paths(config) -> dict:
             respond("Reindexed.", "Reindexed"), 422,
             say={422: "The corpus has problems (corpus_invalid), listed in the message; the old index keeps "
                       "serving."})},
+        **openapi_knowledge.paths(config),
     }
 
 
@@ -107,7 +96,7 @@ def schemas(config, public: dict) -> dict:
         "hash": {"type": "string"}, "built": {"type": "number"}, "passages": INTEGER,
         "documents": {"type": "array", "items": closed({**strings("id", "title", "file"),
                                                          "passages": INTEGER, "questions": INTEGER})}}}
-    return {
+    staff = {
         "ExplainRequest": {"type": "object", "required": ["message"], "properties": {
             "message": message, "session_id": {"type": ["string", "null"], "pattern": TOKEN, "description": (
                 "A live conversation to take the context from (its turns are read, nothing is stored)")},
@@ -155,3 +144,4 @@ def schemas(config, public: dict) -> dict:
         "CorpusAnswer": closed({"corpus": {"anyOf": [ref("CorpusInfo"), {"type": "null"}]}}),
         "Reindexed": closed({"ok": {"const": True}, "corpus": ref("CorpusInfo")}),
     }
+    return {**staff, **openapi_knowledge.schemas(config, {**public, **staff})}

@@ -25,10 +25,11 @@ from ..reindex import build_from
 from ..storage.knowledge import Draft
 from .api import contact, json_object, text_field
 from .staff_api import bp, earlier_messages
+from .staff_limits import (MAX_AUTHOR, MAX_SET_CASES, MAX_SETS, MAX_SHOWN_PASSAGES, MAX_VERSION, PROPOSAL_TEXT,
+                           PROPOSALS, SET_NAME)
 
 log = logging.getLogger(__name__)
 _edits = threading.Lock()  # one draft edit at a time in this process (the draft is read, changed, written)
-MAX_SHOWN_PASSAGES = 500
 
 
 def reindexer():
@@ -45,7 +46,7 @@ def author(data: dict | None = None) -> str:
     """Who makes a change: the API's `author` field, else the name typed at login, else "staff"."""
     given = (data or {}).get("author")
     if given is not None:
-        return text_field(data, "author", 100)
+        return text_field(data, "author", MAX_AUTHOR)
     return session.get("staff_name") or "staff"
 
 
@@ -234,11 +235,11 @@ def proposals_api():
     return jsonify({"message": message, "candidates": proposals(message)})
 
 
-def proposals(message: str, n: int = 3) -> list[dict]:
+def proposals(message: str, n: int = PROPOSALS) -> list[dict]:
     bot = draft_bot(current_draft().knowledge)
     hits = bot.reply(message, []).trace.hits
     return [{"passage": h["id"], "title": h["source"]["title"], "heading": h["source"]["heading"],
-             "text": h["text"][:300], "score": h["score"]} for h in hits[:n]]
+             "text": h["text"][:PROPOSAL_TEXT], "score": h["score"]} for h in hits[:n]]
 
 
 @bp.post("/publish")
@@ -257,10 +258,15 @@ def rollback_api():
     """Publish a copy of an earlier version everywhere: {"version": int}."""
     data = json_object()
     version = data.get("version")
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # JSON has one kind of number: 2.0 is 2
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ApiError(400, "invalid_field", "The field 'version' must be a published version number (1, 2...).")
+    who = author(data)
     try:
-        info = reindexer().rollback(version, author(data))
+        if version > MAX_VERSION:  # no database holds it, and SQLite can't even look it up
+            raise LookupError(version)
+        info = reindexer().rollback(version, who)
     except LookupError:
         raise ApiError(404, "not_found", f"There is no published version {version}.") from None
     return jsonify({"version": info.version, "restored": version})
@@ -280,16 +286,17 @@ def eval_sets_api():
 @bp.put("/eval-sets/<name>")
 def eval_set_put_api(name: str):
     """Store (or replace) a clinic evaluation set, in the format of eval/questions.json."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", name):
+    if not re.fullmatch(SET_NAME, name):
         raise ApiError(400, "invalid_field", "A set's name is 1 to 60 letters, digits, '.', '_' or '-'.")
     raw = request.get_data()
     try:
-        cases = parse_eval(raw, current_app.config["MAX_MESSAGE_LENGTH"], 500)
+        cases = parse_eval(raw, current_app.config["MAX_MESSAGE_LENGTH"], MAX_SET_CASES)
     except EvalFileError as exc:
         raise ApiError(400, "invalid_eval_file", f"The evaluation set can't be used: {exc}") from None
     sets = clinic_sets()
-    if name not in sets and len(sets) >= 20:
-        raise ApiError(400, "invalid_field", "There are 20 clinic sets already; delete one first.")
+    if name not in sets and len(sets) >= MAX_SETS:
+        # The request is fine; what is stored is in the way (a 400 would say the request itself is wrong).
+        raise ApiError(409, "too_many_sets", f"There are {MAX_SETS} clinic sets already; delete one first.")
     sets[name] = {"cases": cases}
     if not reindexer().store.set_meta(EVAL_SETS_KEY, json.dumps(sets, ensure_ascii=False)):
         raise ApiError(503, "unavailable", "The database can't be written right now. Please try again later.")
