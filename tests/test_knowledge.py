@@ -283,8 +283,9 @@ def test_a_fresh_install_publishes_the_clinic_answers_an_export_left(tmp_path, c
     assert len(moved.extensions["faqbot"].index) == len(app.extensions["faqbot"].index)
 
 
-def test_chats_during_publish_and_rollback_see_no_error(tmp_path):
-    app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
+@pytest.mark.stores("sqlite", "postgres")
+def test_chats_during_publish_and_rollback_see_no_error(database):
+    app = new_app(database)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
@@ -329,3 +330,14 @@ def test_chats_during_publish_and_rollback_see_no_error(tmp_path):
         server.shutdown()
         server.server_close()
     assert errors == []
+
+
+def test_a_stored_clinic_set_past_a_lowered_limit_is_skipped_not_a_500(tmp_path):
+    db = {"DATABASE": str(tmp_path / "k.sqlite3")}
+    client = new_app(db).test_client()
+    cases = {"cases": [{"q": "Is remedial massage good for my posture at work?", "kind": "answer", "expect": ["posture"]}]}
+    assert client.put("/api/staff/eval-sets/posture", headers=BEARER, json=cases).status_code == 201
+    stricter = new_app(db, MAX_MESSAGE_LENGTH=20).test_client()
+    call(stricter, "POST", "answers", {"questions": ["Is there parking?"], "answer": "Behind the clinic."})
+    status, body = call(stricter, "POST", "publish", {})
+    assert status == 200 and any("posture: skipped" in s for s in body["evaluation"]["sources"])

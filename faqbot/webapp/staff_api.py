@@ -197,6 +197,6 @@ def reindex_api():
 
 @bp.errorhandler(StoreUnavailable)
 def database_down(exc: StoreUnavailable):
-    """Answer 503 when the visitor log can't be read."""
-    log.warning("visitor log unavailable: %s", exc)
-    return error_response(503, "unavailable", "The visitor log can't be read right now. Please try again later.")
+    """Answer 503 when the database (the visitor log, the knowledge's versions) can't be read."""
+    log.warning("database unavailable to staff: %s", exc)
+    return error_response(503, "unavailable", "The database can't be read right now. Please try again later.")

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from ..errors import ApiError
 from ..evaluation.explain import explain, explanation_json
 from ..knowledge import editing
-from ..knowledge.content import article_passages, changes
+from ..knowledge.content import MAX_ANSWER, MAX_LINK, MAX_PASSAGE, MAX_QUESTION, article_passages, changes
 from ..storage.base import StoreUnavailable
 from . import staff, staff_knowledge as sk
 from . import staff_auth as auth
@@ -61,7 +61,10 @@ def page_context(draft, doc: str | None = None, message: str = "", evaluation: d
     return {"tab": "knowledge", "draft": draft, "live": live.info, "changes": changes(live.knowledge, draft.knowledge),
             "docs": docs, "doc": doc, "edited": draft.knowledge.edits, "versions": live.versions.versions(),
             "passages": [p for p in article_passages(draft.knowledge) if p.doc_id == doc][:sk.MAX_SHOWN_PASSAGES],
-            "message": message, "tried": tried, "evaluation": evaluation}
+            "message": message, "tried": tried, "evaluation": evaluation,
+            # The forms' own limits, the same the edits are checked against.
+            "limits": {"message": current_app.config["MAX_MESSAGE_LENGTH"], "answer": MAX_ANSWER, "link": MAX_LINK,
+                       "question": MAX_QUESTION, "passage": MAX_PASSAGE}}
 
 
 @bp.get("/knowledge/fix")
