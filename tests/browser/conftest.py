@@ -123,6 +123,14 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 def run_axe(page, include: str = "faqbot-widget") -> list[str]:
     """Run axe-core (vendored, see vendor/README.md) on the widget; describe each violation."""
+    # Let transitions end first: mid-fade (the panel opens over 0.18 s) a colour's contrast is measured
+    # against a half-transparent background, and the check fails on some runs.
+    page.evaluate("""async (host) => {
+        const root = document.querySelector(host)?.shadowRoot;
+        const running = [...document.getAnimations(), ...(root ? root.getAnimations() : [])]
+            .filter((a) => a.effect && a.effect.getTiming().iterations !== Infinity);
+        await Promise.all(running.map((a) => a.finished.catch(() => null)));
+    }""", include)
     if not page.evaluate("!!window.axe"):
         # evaluate(), not a <script> tag: the page's CSP forbids inline scripts.
         page.evaluate(AXE.read_text() + "\n;0")
