@@ -30,6 +30,9 @@ CURRENT = re.compile(r"\b(?:now|today|tonight|this (?:morning|afternoon|evening|
                      r"yesterday|just|started|keeps?)\b")
 
 
+SENTENCES_CACHED = 8192  # sentences whose concepts are kept (a few hundred bytes each)
+
+
 def over(clause: str, sentence: str) -> bool:
     """Tell whether a symptom's clause, or its sentence without a word keeping it current, says it is over."""
     return bool(PAST.search(clause) or (PAST.search(sentence) and not CURRENT.search(clause)))
@@ -49,6 +52,7 @@ class Concepts:
         self.patterns = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in concepts.items()}
         self.context = context
         self.flags = flags
+        self._sentence = lru_cache(maxsize=SENTENCES_CACHED)(self._tag_sentence)
         missing = {c for _, combos in flags for combo in combos for c in combo} - set(concepts)
         if missing:
             raise ValueError(f"concepts.toml: flags name undefined concepts {sorted(missing)}")
@@ -59,21 +63,26 @@ class Concepts:
         Patterns are searched in each sentence (so "red, hot and swollen" reads as one phrase);
         negation and time are read in the clause where a match starts.
         """
-        text = plain(message)
         found: dict[str, str] = {}
-        for sentence in SENTENCE_BREAK.split(text):
-            ends = [m.start() for m in CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
-            for name, pattern in self.patterns.items():
-                if name in found:
-                    continue
-                for m in pattern.finditer(sentence):
-                    start = max([0] + [e + 1 for e in ends if e < m.start()])
-                    clause = sentence[start : min(e for e in ends if e >= m.start())]
-                    if negated(clause, m.start() - start) or (name not in self.context and over(clause, sentence)):
-                        continue
-                    found[name] = m.group(0)
-                    break
+        for sentence in SENTENCE_BREAK.split(plain(message)):
+            for name, words in self._sentence(sentence):
+                found.setdefault(name, words)  # the first sentence that affirms a concept says it
         return found
+
+    def _tag_sentence(self, sentence: str) -> tuple[tuple[str, str], ...]:
+        """The concepts one sentence affirms. Cached: a conversation's window rereads its earlier
+        sentences on every turn, and each message is read alone and in its window."""
+        ends = [m.start() for m in CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
+        found = []
+        for name, pattern in self.patterns.items():
+            for m in pattern.finditer(sentence):
+                start = max([0] + [e + 1 for e in ends if e < m.start()])
+                clause = sentence[start : min(e for e in ends if e >= m.start())]
+                if negated(clause, m.start() - start) or (name not in self.context and over(clause, sentence)):
+                    continue
+                found.append((name, m.group(0)))
+                break
+        return tuple(found)
 
     def check(self, message: str) -> ConceptFlag | None:
         """Return the first red flag whose every concept of one combination the message affirms."""
