@@ -122,26 +122,21 @@ def published(settings: Settings, store: Store) -> tuple[Knowledge, int]:
     fresh = read_corpus(settings, settings.CORPUS_STRICT, latest[1] if latest else None)
     if latest is not None and fresh.seed == seed:
         return latest[1], latest[0].version
-    if latest is not None and fresh.digest == latest[1].digest:
-        versions.set_seed(fresh.seed)
-        return latest[1], latest[0].version
-    summary = "imported corpus/" + "".join(f"\n{line}" for line in changes(latest[1], fresh)) if latest else \
-        "first import of corpus/"
-    version = versions.add(fresh, "corpus/", summary)
-    versions.set_seed(fresh.seed)
-    log.info("published knowledge version %d from corpus/", version)
-    return fresh, version
+    return import_corpus(settings, versions, latest, fresh=fresh)
 
 
-def import_corpus(settings: Settings, versions: KnowledgeStore, latest, author: str = "corpus/") -> tuple[Knowledge, int]:
-    """Publish corpus/ (read strictly) over the latest version, keeping staff's edits and answers, and
-    lay staff's unpublished draft over the new articles; the version is unchanged when nothing changed."""
-    fresh = read_corpus(settings, True, latest[1] if latest else None)
+def import_corpus(settings: Settings, versions: KnowledgeStore, latest, author: str = "corpus/",
+                  fresh: Knowledge | None = None) -> tuple[Knowledge, int]:
+    """Publish corpus/ (read strictly, unless `fresh` was read already) over the latest version, keeping
+    staff's edits and answers, and lay staff's unpublished draft over the new articles; the version is
+    unchanged when nothing changed."""
+    fresh = fresh or read_corpus(settings, True, latest[1] if latest else None)
     if latest is not None and fresh.digest == latest[1].digest:
         version = latest[0].version
     else:
-        lines = changes(latest[1], fresh) if latest else []
-        version = versions.add(fresh, author, "\n".join(["imported corpus/", *lines]))
+        lines = ["imported corpus/", *changes(latest[1], fresh)] if latest else ["first import of corpus/"]
+        version = versions.add(fresh, author, "\n".join(lines))
+        log.info("published knowledge version %d from corpus/", version)
     versions.set_seed(fresh.seed)
     draft = versions.draft()
     if draft is not None:

@@ -48,3 +48,15 @@ def test_a_restart_on_an_unchanged_corpus_publishes_nothing_new(tmp_path, corpus
     assert changed.extensions["faqbot.corpus"].version == 2
     history = changed.test_client().get("/api/staff/versions", headers=BEARER).get_json()["versions"]
     assert history[0]["author"] == "corpus/" and history[0]["changes"][0] == "imported corpus/"
+
+
+def test_a_start_on_a_changed_corpus_lays_the_unpublished_draft_over_the_new_articles(tmp_path, corpus_dir):
+    first = start(tmp_path, corpus_dir)
+    first.test_client().post("/api/staff/answers", headers=BEARER,
+                             json={"questions": ["Is there parking?"], "answer": "Free parking behind the clinic."})
+    (corpus_dir / "900-cupping.md").write_text("# Cupping\n\nCupping places cups on the skin to create suction, "
+                                               "loosening tight fascia and drawing blood flow to sore areas.\n")
+    again = start(tmp_path, corpus_dir)
+    assert again.extensions["faqbot.corpus"].version == 2
+    draft = again.test_client().get("/api/staff/knowledge", headers=BEARER).get_json()["draft"]
+    assert draft["base"] == 2 and draft["changes"] == ["clinic answer added: is-there-parking"]
