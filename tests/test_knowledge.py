@@ -341,3 +341,20 @@ def test_a_stored_clinic_set_past_a_lowered_limit_is_skipped_not_a_500(tmp_path)
     call(stricter, "POST", "answers", {"questions": ["Is there parking?"], "answer": "Behind the clinic."})
     status, body = call(stricter, "POST", "publish", {})
     assert status == 200 and any("posture: skipped" in s for s in body["evaluation"]["sources"])
+
+
+def test_a_chat_answered_by_a_clinic_answer_is_the_documented_chat_reply(tmp_path):
+    from test_openapi import conforms
+    app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
+    client = app.test_client()
+    call(client, "POST", "answers", PRICES)
+    call(client, "POST", "publish", {})
+    for link in (PRICES["link"], None):  # with its link, and with none (the source is then /articles/clinic)
+        response = client.post("/api/chat", json={"message": PRICE_QUESTION})
+        assert response.get_json()["type"] == "answer"
+        conforms(client.get("/api/openapi.json").get_json(), response, "/api/chat", "post")
+        answer_id = response.get_json()["passages"][0]["id"].split("#", 1)[1]
+        call(client, "PUT", f"answers/{answer_id}", {**PRICES, "link": link})
+        call(client, "POST", "publish", {})
+    page = client.get("/articles/clinic")
+    assert page.status_code == 200 and PRICES["answer"].split(";")[0] in page.text

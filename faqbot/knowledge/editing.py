@@ -11,7 +11,9 @@ from dataclasses import replace
 from .content import (CLINIC_DOC, MAX_ANSWER, MAX_ANSWERS, MAX_LINK, MAX_PASSAGE, MAX_QUESTION, MAX_QUESTIONS,
                       ClinicAnswer, Knowledge, PassageEdit, article_passages, new_answer_id)
 
-LINK = re.compile(r"https?://[^\s<>\"'`]+|/[^\s<>\"'`]*", re.I)  # a page of the clinic's site, or of this service
+# A page of the clinic's site, absolute: a reply's sources are read on the clinic's pages, where a path
+# would resolve against the wrong site (and the API's schema for a source's url allows no other path).
+LINK = re.compile(r"https?://[^\s<>\"'`]+", re.I)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -54,8 +56,8 @@ def clean_link(value) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str) or len(value) > MAX_LINK or not LINK.fullmatch(value.strip()):
-        raise EditError("invalid_field", "The field 'link' must be an http:// or https:// address (or a path "
-                        f"starting with /), of at most {MAX_LINK} characters.")
+        raise EditError("invalid_field", "The field 'link' must be an http:// or https:// address, "
+                        f"of at most {MAX_LINK} characters.")
     return value.strip()
 
 

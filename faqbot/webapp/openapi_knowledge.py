@@ -170,7 +170,7 @@ def schemas(config, known: dict) -> dict:
         "description": "The visitor questions it answers; repeats (whatever the case) are kept once."}
     link = {"anyOf": [{"type": "null"}, {"type": "string", "pattern": f"^{SPACE}*$"},
                       {"type": "string", "maxLength": MAX_LINK, "pattern": LINK_PATTERN}], "description": (
-        "Where to read more: an http:// or https:// address, or a path on this service starting with /. "
+        "Where to read more: an http:// or https:// address (a page of the clinic's site). "
         "Null or blank: none.")}
     outcome = closed({"ok": {"type": "boolean"}, "type": {"type": "string"}, "top_passage": NULLABLE_STRING,
                       "why": {"type": "string"}})
