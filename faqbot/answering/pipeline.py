@@ -7,7 +7,6 @@ from . import compose
 from .compose import call_actions
 from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
-from ..knowledge.text import tokenize
 from ..config import Settings
 from .conversation import Turn, already_given, is_follow_up, with_context
 from .index import Hit, Index
@@ -18,11 +17,10 @@ from .safety import SafetyGate, SafetyResult, caution_text, default_gate
 from .screening import Screen
 from .smalltalk import SmallTalk, clinic_topic, clinic_topics, default_smalltalk
 from .semantic import Meaning
-from .spelling import Speller, english_frequency
+from .spelling import Speller
 from .understanding import Understanding
+from .wording import Wording
 
-COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
-EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
 # Asked again, the next passage is offered when it scored at least this share of the first's.
 REPEAT_SHARE = 0.5
 SMALLTALK_WORDS = 12  # longer messages are questions, however politely they start
@@ -73,7 +71,7 @@ def passage_json(hit: Hit) -> dict:
     }
 
 
-class Bot:
+class Bot(Wording):
     """Answer one message, given the recent turns of its conversation."""
 
     def __init__(self, settings: Settings, passages: list[Passage], analyzer: Analyzer | None = None,
@@ -107,16 +105,6 @@ class Bot:
             contact += f", or book online at {s.CLINIC_BOOKING_URL}"
         return text.format(clinic=s.CLINIC_NAME, contact=contact, emergency=s.EMERGENCY_NUMBER,
                            crisis=s.CRISIS_LINES)
-
-    def correct(self, message: str, trace: Trace) -> str:
-        """Spell-correct the message's words against the corpus vocabulary."""
-        words = []
-        for token in tokenize(message):
-            fixed = self.speller.correct(token)
-            if fixed != token:
-                trace.corrections[token] = fixed
-            words.append(fixed)
-        return " ".join(words)
 
     def reply(self, message: str, history: list[Turn] | None = None) -> Reply:
         """Answer a validated message."""
@@ -242,58 +230,6 @@ class Bot:
             reply = self.reply(message, turns)
             turns.append(Turn(f"turn-{len(turns)}", message, reply.type, reply.weights, reply.top_passage))
         return reply, turns
-
-    def chatter(self, text: str) -> bool:
-        """Tell whether words that ask nothing are about nothing the articles or the clinic cover
-        ("hope that's ok", "you are very good helper"): no word the articles are about (nor one our
-        synonyms map to their words), no clinic topic. A word they never use is no topic here: it
-        is not asked about."""
-        for term in self.analyzer.terms(text):
-            if self.index.keyness.get(term.stem, 0.0) >= self.settings.MIN_KEYNESS or term.stem in self.mapped:
-                return False
-        return clinic_topic(text) is None
-
-    def query_terms(self, text: str, trace: Trace) -> list[str]:
-        """Analyse a question, dropping everyday words the corpus has never seen.
-
-        "what *exactly* is remedial massage" should not lose confidence over "exactly";
-        an unseen rare word ("pizza", "hamstring") stays and counts against confidence.
-        """
-        terms = []
-        for term in self.analyzer.terms(text):
-            if term.stem not in self.index and english_frequency(term.surface) >= COMMON_WORD:
-                trace.ignored.append(term.surface)
-                continue
-            terms.append(term.stem)
-        trace.own_terms = terms
-        return terms
-
-    def confidence(self, weights: dict[str, float], top: Hit) -> float:
-        """Share of the query's IDF weight the top passage matches, or its variant match (0..1).
-
-        Each word weighs by its IDF, and less when the articles use it little more than everyday
-        English does (see EVERYDAY_KEYNESS).
-
-        A word the corpus has never seen says the question may be about something the articles
-        don't cover, so it weighs as a rare word would; one is evidence enough, so several don't
-        pile up: "pulled my hamstring at footy, can massage speed up healing" still asks about healing.
-        Words our synonyms map are not unknown, even when the articles never use them.
-        """
-        index = self.index
-        # Matching only everyday words ("recommend a good pizza place" meets "recommended")
-        # is no evidence: at least one matched term must be one the articles are about.
-        topical = max((index.keyness.get(t, 0.0) for t in top.contributions), default=0.0)
-        if topical < self.settings.MIN_KEYNESS and top.variant < self.settings.CONFIDENCE_THRESHOLD:
-            return 0.0
-        # Everyday words ("hands", "little", "ask") say less about what a question is about than the
-        # articles' own words do, so a long question's chatter doesn't outweigh its topic.
-        everyday = self.settings.EVERYDAY_KEYNESS
-        seen = {t: w * min(1.0, max(EVERYDAY_FLOOR, index.keyness.get(t, everyday) / everyday))
-                for t, w in weights.items() if t in index}
-        unseen = max((w for t, w in weights.items() if t not in index and t not in self.mapped), default=0.0)
-        total = sum(w * index.idf(t) for t, w in seen.items()) + unseen * index.max_idf * self.settings.UNSEEN_WEIGHT
-        found = sum(w * index.idf(t) for t, w in seen.items() if t in top.contributions)
-        return round(max(found / total if total else 0.0, top.variant), 4)
 
     def fallback(self, question: str, why: str | None, caution: str | None,
                  weights: dict[str, float], trace: Trace) -> Reply:
