@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from flask import Flask
 
-from .building import (VERSION_KEY, CorpusInfo, announce, build, build_from, import_corpus,  # noqa: F401
-                       published, read_corpus)
+from .building import (VERSION_KEY, CorpusInfo, announce, build, build_from, describe,  # noqa: F401
+                       import_corpus, published, read_corpus)
 from .knowledge.content import Knowledge, changes
 from .answering.pipeline import Bot
 from .storage.base import Store, StoreUnavailable
@@ -76,10 +76,14 @@ class Reindexer:
             fresh, version = import_corpus(self.bot.settings, self.versions, latest, author)
             return self._go_live(fresh, version)
 
-    def publish(self, knowledge: Knowledge, author: str, summary: str) -> CorpusInfo:
-        """Publish some knowledge (staff's draft) as a new version, everywhere."""
+    def publish(self, knowledge: Knowledge, author: str, summary: str, bot: Bot | None = None) -> CorpusInfo:
+        """Publish some knowledge (staff's draft) as a new version, everywhere.
+
+        `bot`: one already built on this knowledge (the draft's, which the evaluation ran on), served as is.
+        """
         with self._lock:
-            built = build_from(self.bot.settings, knowledge)  # built first: a draft that can't be served is not stored
+            # Built first: a draft that can't be served is not stored.
+            built = (bot, describe(knowledge, bot.index.passages)) if bot else build_from(self.bot.settings, knowledge)
             version = self.versions.add(knowledge, author, summary)
             return self._go_live(knowledge, version, built)
 

@@ -358,3 +358,20 @@ def test_a_chat_answered_by_a_clinic_answer_is_the_documented_chat_reply(tmp_pat
         call(client, "POST", "publish", {})
     page = client.get("/articles/clinic")
     assert page.status_code == 200 and PRICES["answer"].split(";")[0] in page.text
+
+
+def test_the_bot_the_evaluation_ran_on_is_the_one_published(tmp_path, monkeypatch):
+    from faqbot import reindex
+    from faqbot.webapp import staff_knowledge
+    app = new_app({"DATABASE": str(tmp_path / "k.sqlite3")})
+    client = app.test_client()
+    call(client, "POST", "answers", PRICES)
+    built = []
+    real = staff_knowledge.build_from
+    monkeypatch.setattr(staff_knowledge, "build_from", lambda *a, **k: (built.append(1), real(*a, **k))[1])
+    monkeypatch.setattr(reindex, "build_from", lambda *a, **k: pytest.fail("the draft was built a second time"))
+    call(client, "POST", "try", {"message": PRICE_QUESTION})
+    status, body = call(client, "POST", "publish", {})
+    assert status == 200 and body["published"] and built == [1]  # once, for Try, Publish and serving alike
+    assert chat(client, PRICE_QUESTION)["type"] == "answer"
+    assert app.extensions["faqbot.corpus"].version == 2 and app.extensions["faqbot.corpus"].answers == 1

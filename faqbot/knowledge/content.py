@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from .corpus import Block, Document, slug
@@ -43,9 +44,12 @@ class Knowledge:
     edits: dict[str, PassageEdit] = field(default_factory=dict)
     seed: str = ""  # the fingerprint of the corpus/ files the documents were imported from
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """A hash of the content: the same knowledge has the same digest (caches key on it)."""
+        """A hash of the content: the same knowledge has the same digest (caches key on it).
+
+        Worked out once: a record is never changed (edits make a new one), and staff's requests
+        compare the draft's and the published digests on each call."""
         return hashlib.sha256(dumps(self).encode("utf-8")).hexdigest()[:16]
 
 

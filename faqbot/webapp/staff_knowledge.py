@@ -88,7 +88,8 @@ def publish_draft(confirm: bool, who: str) -> tuple[int, dict]:
         live = reindexer()
         lines = changes(live.knowledge, draft.knowledge)
         cases, sources = evaluation_cases()
-        report = compare(current_app.extensions["faqbot"], draft_bot(draft.knowledge), cases, sources)
+        candidate = draft_bot(draft.knowledge)
+        report = compare(current_app.extensions["faqbot"], candidate, cases, sources)
         if not lines:
             return 200, {"version": live.info.version, "published": False, "evaluation": report,
                          "message": "The draft is the published version: nothing to publish."}
@@ -99,7 +100,7 @@ def publish_draft(confirm: bool, who: str) -> tuple[int, dict]:
         note = [f"evaluation: {report['passed']['draft']}/{report['cases']} passed "
                 f"({report['passed']['published']} before)"] + (["published despite regressions"] if
                                                                 report["regressions"] else [])
-        info = live.publish(draft.knowledge, who, "\n".join([*lines, *note]))
+        info = live.publish(draft.knowledge, who, "\n".join([*lines, *note]), candidate)  # the bot evaluated goes live
         live.versions.save_draft(draft.knowledge, info.version, who)
     return 200, {"version": info.version, "published": True, "evaluation": report}
 
