@@ -78,7 +78,7 @@ class KnowledgeStore:
             raise StoreUnavailable(str(exc)) from exc
 
     def draft(self) -> Draft | None:
-        raw = self._meta(DRAFT_KEY)
+        raw = self.read_meta(DRAFT_KEY)
         if raw is None:
             return None
         data = json.loads(raw)
@@ -90,7 +90,8 @@ class KnowledgeStore:
         if not self.store.set_meta(DRAFT_KEY, value):
             raise StoreUnavailable("the draft could not be saved")
 
-    def _meta(self, key: str) -> str | None:
+    def read_meta(self, key: str) -> str | None:
+        """A shared setting, for staff: StoreUnavailable when the database is down (Store.meta says None)."""
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 

@@ -48,7 +48,7 @@ EVAL_SETS_KEY = "clinic_eval_sets"
 
 
 def clinic_sets() -> dict:
-    raw = reindexer().versions._meta(EVAL_SETS_KEY)
+    raw = reindexer().versions.read_meta(EVAL_SETS_KEY)
     return json.loads(raw) if raw else {}
 
 

@@ -178,12 +178,16 @@ def passage_text_api():
     return jsonify({"ok": True, "draft": draft_json(current_draft())})
 
 
-@bp.post("/draft/discard")
-def draft_discard_api():
+def discard_draft(who: str) -> None:
     """Throw the draft away: it is the published version again."""
     live = reindexer()
     with _edits:
-        live.versions.save_draft(live.knowledge, live.info.version, author())
+        live.versions.save_draft(live.knowledge, live.info.version, who)
+
+
+@bp.post("/draft/discard")
+def draft_discard_api():
+    discard_draft(author())
     return jsonify({"ok": True, "draft": draft_json(current_draft())})
 
 

@@ -109,8 +109,7 @@ def passage_save():
 
 @bp.post("/knowledge/discard")
 def discard():
-    live = sk.reindexer()
-    live.versions.save_draft(live.knowledge, live.info.version, sk.author())
+    sk.discard_draft(sk.author())
     flash("Draft discarded: it is the published version again.", "ok")
     return back()
 
