@@ -1,18 +1,23 @@
-"""Real PostgreSQL and Redis servers for the tests: on loopback, in a temporary folder, gone afterwards.
-
-tests/run.sh installs Debian's postgresql and redis-server packages when they are missing.
+"""Servers for the tests: real PostgreSQL and Redis on loopback, in a temporary folder, gone afterwards
+(tests/run.sh installs Debian's postgresql and redis-server packages when they are missing); an app
+served in a thread; visitors chatting with it while a test changes it.
 """
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from netutil import free_port, wait_for_port  # noqa: E402,F401  (one copy, shared with the benchmarks)
@@ -26,6 +31,66 @@ def eventually(check, seconds: float = 20.0, every: float = 0.2) -> bool:
             return True
         time.sleep(every)
     return False
+
+
+def serve_app(app) -> tuple[str, callable]:
+    """Serve a WSGI app on a free loopback port in a thread; return its origin and a stop function."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    return f"http://127.0.0.1:{server.server_port}", stop
+
+
+def post_json(base: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(base + path, data=json.dumps(body or {}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+class ChatLoad:
+    """Visitors asking `questions` in turn from `threads` threads while a test changes the app: every
+    reply must be a 200 of an ordinary type (answered: (question, type)); any failure is kept in errors."""
+
+    def __init__(self, base: str, questions: list[str], threads: int):
+        self.base, self.questions = base, questions
+        self.answered: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._ask) for _ in range(threads)]
+
+    def _ask(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            question = self.questions[i % len(self.questions)]
+            try:
+                status, body = post_json(self.base, "/api/chat", {"message": question})
+                assert status == 200 and body["type"] in ("answer", "fallback", "smalltalk"), body
+                self.answered.append((question, body["type"]))
+            except Exception as exc:  # any failure at all is what such a test is about
+                self.errors.append(repr(exc))
+            i += 1
+
+    def more(self, n: int, seconds: float = 10) -> None:
+        """Wait until n further chats have been answered, so a change lands mid-traffic."""
+        goal, deadline = len(self.answered) + n, time.monotonic() + seconds
+        while len(self.answered) < goal and time.monotonic() < deadline and not self.errors:
+            time.sleep(0.005)
+
+    def __enter__(self) -> ChatLoad:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join()
 
 
 def postgres_bin(name: str) -> str | None:

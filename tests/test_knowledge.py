@@ -1,13 +1,10 @@
 """Staff edit the knowledge: a draft is not live; publish reaches every instance; evaluation gates it; rollback."""
 import json
-import threading
 import time
-import urllib.request
 
 import pytest
-from servers import eventually
+from servers import ChatLoad, eventually, post_json, serve_app
 from staff_fixtures import BEARER, CORPUS, TOKEN, corpus_dir  # noqa: F401
-from werkzeug.serving import make_server
 
 from faqbot import create_app
 from faqbot.cli import main
@@ -261,8 +258,7 @@ def test_a_corpus_reimport_keeps_staff_work_and_rebases_the_draft(tmp_path, corp
     call(client, "POST", "answers", {"questions": ["Do you have parking?"], "answer": "Behind the clinic."})
     (corpus_dir / "900-new.md").write_text("# Cupping\n\nCupping places cups on the skin to create suction, "
                                            "loosening tight fascia and drawing blood flow to sore areas.\n")
-    status, body = client.post("/api/staff/reindex", headers=BEARER).status_code, None
-    assert status == 200
+    assert client.post("/api/staff/reindex", headers=BEARER).status_code == 200
     assert chat(client, PRICE_QUESTION)["type"] == "answer"  # the published answer stayed
     status, knowledge = call(client, "GET", "knowledge")
     assert knowledge["draft"]["changes"] == ["clinic answer added: do-you-have-parking"]  # still only a draft
@@ -286,50 +282,21 @@ def test_a_fresh_install_publishes_the_clinic_answers_an_export_left(tmp_path, c
 @pytest.mark.stores("sqlite", "postgres")
 def test_chats_during_publish_and_rollback_see_no_error(database):
     app = new_app(database)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    stop, errors, answered = threading.Event(), [], []
-
-    def post(path, body, headers=None):
-        request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", **(headers or {})})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-
-    def hammer():
-        questions = [PRICE_QUESTION, "What is remedial massage?", "thanks!"]
-        i = 0
-        while not stop.is_set():
-            try:
-                status, body = post("/api/chat", {"message": questions[i % 3]})
-                assert status == 200 and body["type"] in ("answer", "fallback", "smalltalk"), body
-                answered.append(body["type"])
-            except Exception as exc:  # any failure at all is what this test is about
-                errors.append(repr(exc))
-            i += 1
-
-    workers = [threading.Thread(target=hammer) for _ in range(3)]
+    base, stop = serve_app(app)
     try:
-        for w in workers:
-            w.start()
-        post("/api/staff/answers", PRICES, BEARER)
-        for round_ in range(3):
-            time.sleep(0.2)
-            status, body = post("/api/staff/publish", {"confirm": True}, BEARER) if round_ % 2 == 0 else \
-                post("/api/staff/rollback", {"version": 1}, BEARER)
-            assert status == 200, body
-            if round_ % 2:  # the draft is the rolled-back version again: write the answer anew
-                post("/api/staff/answers", PRICES, BEARER)
-        assert eventually(lambda: len(answered) > 60, seconds=10)
+        with ChatLoad(base, [PRICE_QUESTION, "What is remedial massage?", "thanks!"], threads=3) as load:
+            post_json(base, "/api/staff/answers", PRICES, BEARER)
+            for round_ in range(3):
+                time.sleep(0.2)
+                status, body = post_json(base, "/api/staff/publish", {"confirm": True}, BEARER) if round_ % 2 == 0 \
+                    else post_json(base, "/api/staff/rollback", {"version": 1}, BEARER)
+                assert status == 200, body
+                if round_ % 2:  # the draft is the rolled-back version again: write the answer anew
+                    post_json(base, "/api/staff/answers", PRICES, BEARER)
+            assert eventually(lambda: len(load.answered) > 60, seconds=10)
     finally:
-        stop.set()
-        for w in workers:
-            w.join()
-        server.shutdown()
-        server.server_close()
-    assert errors == []
+        stop()
+    assert load.errors == []
 
 
 def test_a_stored_clinic_set_past_a_lowered_limit_is_skipped_not_a_500(tmp_path):

@@ -1,12 +1,9 @@
 """Change the corpus without downtime: validate, swap atomically, reach every worker, refuse a broken corpus."""
-import json
-import threading
 import time
-import urllib.request
 
 import pytest
+from servers import ChatLoad, post_json, serve_app
 from staff_fixtures import BEARER, CORPUS, Console, corpus_dir, make_app  # noqa: F401
-from werkzeug.serving import make_server
 
 from faqbot import reindex
 from faqbot.knowledge import corpus
@@ -145,60 +142,25 @@ def test_a_worker_does_not_retry_a_broken_version_on_every_request(tmp_path, cor
 
 def test_reindex_under_concurrent_requests_drops_nothing(tmp_path, corpus_dir):
     app = make_app(tmp_path, CORPUS_DIR=str(corpus_dir), REINDEX_CHECK_SECONDS=0)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    stop, errors, answered = threading.Event(), [], []
-
-    def post(path, body=None, headers=None):
-        request = urllib.request.Request(base + path, data=json.dumps(body or {}).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", **(headers or {})})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-
-    def hammer():
-        questions = ["What is remedial massage?", CUPPING, "Does it help with posture?", "thanks!"]
-        i = 0
-        while not stop.is_set():
-            try:
-                status, body = post("/api/chat", {"message": questions[i % len(questions)]})
-                assert status == 200 and body["type"] in ("answer", "fallback", "smalltalk"), body
-                answered.append((questions[i % len(questions)], body["type"]))
-            except Exception as exc:  # any failure at all is what this test is about
-                errors.append(repr(exc))
-            i += 1
-
-    def traffic(more: int) -> None:
-        """Wait until `more` further chats have been answered, so each swap lands mid-traffic."""
-        goal, deadline = len(answered) + more, time.monotonic() + 10
-        while len(answered) < goal and time.monotonic() < deadline and not errors:
-            time.sleep(0.005)
-
-    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    base, stop = serve_app(app)
+    questions = ["What is remedial massage?", CUPPING, "Does it help with posture?", "thanks!"]
     try:
-        for w in workers:
-            w.start()
-        for round_ in range(4):
-            traffic(20)
-            target = corpus_dir / "900-cupping.md"
-            if round_ % 2 == 0:
-                target.write_text(NEW_DOC)
-            else:
-                target.unlink()
-            status, body = post("/api/staff/reindex", headers=BEARER)
-            assert status == 200 and body["ok"]
-        traffic(20)
+        with ChatLoad(base, questions, threads=4) as load:
+            for round_ in range(4):
+                load.more(20)
+                target = corpus_dir / "900-cupping.md"
+                if round_ % 2 == 0:
+                    target.write_text(NEW_DOC)
+                else:
+                    target.unlink()
+                status, body = post_json(base, "/api/staff/reindex", headers=BEARER)
+                assert status == 200 and body["ok"]
+            load.more(20)
     finally:
-        stop.set()
-        for w in workers:
-            w.join()
-        server.shutdown()
-        server.server_close()
-        serving.join()
-    assert errors == []
-    assert len(answered) >= 100
-    assert {t for q, t in answered if q == CUPPING} == {"answer", "fallback"}  # the swaps took effect live
+        stop()
+    assert load.errors == []
+    assert len(load.answered) >= 100
+    assert {t for q, t in load.answered if q == CUPPING} == {"answer", "fallback"}  # the swaps took effect live
 
 
 def test_a_worker_that_cannot_start_a_rebuild_tries_again_later(tmp_path, corpus_dir, monkeypatch):

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from servers import serve_app
 
 from faqbot import create_app
 
@@ -21,19 +20,6 @@ def chromium_path() -> str | None:
         if candidate and Path(candidate).is_file():
             return candidate
     return None
-
-
-def serve(app) -> tuple[str, callable]:
-    """Serve a WSGI app on a free loopback port in a thread; return its origin and a stop function."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop():
-        server.shutdown()
-        server.server_close()
-        thread.join()
-    return f"http://127.0.0.1:{server.server_port}", stop
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +39,7 @@ def clinic_site(clinic_pages):
             headers += list(extra.items())
         start_response("200 OK" if body else "404 Not Found", headers)
         return [(body or "").encode()]
-    origin, stop = serve(site)
+    origin, stop = serve_app(site)
     yield origin
     stop()
 
@@ -62,7 +48,7 @@ def clinic_site(clinic_pages):
 def base_url(tmp_path_factory, clinic_site):
     """Serve the real app (same corpus and API as production), allowing the clinic site's origin."""
     db = tmp_path_factory.mktemp("browser") / "faqbot.sqlite3"
-    origin, stop = serve(create_app({"TESTING": True, "DATABASE": str(db), "CORS_ORIGINS": clinic_site}))
+    origin, stop = serve_app(create_app({"TESTING": True, "DATABASE": str(db), "CORS_ORIGINS": clinic_site}))
     yield origin
     stop()
 

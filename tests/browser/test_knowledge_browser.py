@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from servers import serve_app
 from test_staff_browser import TOKEN
 from test_widget import ask, open_widget
-from werkzeug.serving import make_server
 
 from faqbot import create_app
 
@@ -27,13 +26,9 @@ def served(tmp_path_factory):
     app = create_app({"TESTING": True, "DATABASE": str(db), "STAFF_TOKEN": TOKEN})
     client = app.test_client()
     assert client.post("/api/chat", json={"message": UNANSWERED}).get_json()["type"] == "fallback"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    origin, stop = serve_app(app)
+    yield origin
+    stop()
 
 
 def test_attach_an_unanswered_question_write_a_price_answer_publish_and_the_widget_answers(

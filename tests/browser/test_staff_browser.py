@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
+from servers import serve_app
 
 from faqbot import create_app
 
@@ -25,13 +24,9 @@ def staff_url(tmp_path_factory):
     for message in ("What is remedial massage?", "How much does a session cost?", "how much does it cost",
                     "Do you do hot stone massage?", "Can it help my sciatica?"):
         client.post("/api/chat", json={"message": message})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    origin, stop = serve_app(app)
+    yield origin
+    stop()
 
 
 @pytest.fixture
