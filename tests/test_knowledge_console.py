@@ -46,3 +46,15 @@ def test_publishing_without_any_evaluation_says_so(tmp_path):
     console.post("/staff/knowledge/answers", {"questions": "Is there parking?", "answer": "Behind the clinic."})
     page = console.get(console.post("/staff/knowledge/publish").location).text
     assert "Published version 2" in page and "No evaluation ran" in page
+
+
+def test_discard_throws_the_draft_away_in_the_console_and_the_api(console):
+    from staff_fixtures import BEARER
+    console.post("/staff/knowledge/answers", {"questions": "Is there parking?", "answer": "Behind the clinic."})
+    assert "Changes in the draft" in console.get("/staff/knowledge").text
+    page = console.get(console.post("/staff/knowledge/discard").location).text
+    assert "Draft discarded" in page and "Changes in the draft" not in page
+    api = console.client
+    api.post("/api/staff/answers", headers=BEARER, json={"questions": ["Is there parking?"], "answer": "Behind."})
+    body = api.post("/api/staff/draft/discard", headers=BEARER).get_json()
+    assert body["ok"] and body["draft"]["changes"] == [] and body["draft"]["answers"] == []
