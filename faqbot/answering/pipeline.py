@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from . import compose
 from .compose import call_actions
+from .addressee import helper_advice
 from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
 from ..config import Settings
@@ -116,7 +117,7 @@ class Bot(Wording):
         safety = self.safety(message, history, vec, trace, small_talk=intent is not None)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
-            advice = safety.urgent.advice
+            advice = helper_advice(safety.urgent, safety.about)  # to the visitor, or to whoever helps the person
             # A call button for each number the advice names.
             said = [text for key, text in (("{emergency}", s.EMERGENCY_NUMBER), ("{crisis}", s.CRISIS_LINES))
                     if key in advice]
@@ -203,7 +204,7 @@ class Bot(Wording):
         """Screen a message (and the last turns) with the three safety layers; note what fired."""
         result, notes = self.screen.check(message, history, vec, small_talk)
         trace.meaning.extend(notes)
-        trace.safety = list(result.matched)
+        trace.safety = [*result.matched, *([str(result.about)] if result.about else [])]  # and whom the reply speaks to
         return result
 
     def gate_passes(self, weights: dict[str, float], top: Hit, sims, vec, trace: Trace) -> bool:

@@ -10,6 +10,7 @@ from importlib import resources
 from typing import NamedTuple
 
 from ..knowledge.text import normalise
+from .addressee import About
 from .context import GENERAL_QUESTION, PAST_EVENT, PAST_WINDOW, SENTENCE_BREAK, THOUGHT_BREAK, clauses, negated
 
 # Red-flag patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself"
@@ -30,6 +31,7 @@ class Rule:
     together: tuple[tuple[re.Pattern, ...], ...] = ()
     echo: bool = True  # a caution may name the condition in the visitor's words ("warfarin")
     categories: tuple[str, ...] = ()  # the red-flag categories of safety_bank.json this rule's advice covers
+    helper: str = ""  # the advice to someone helping another person, with {they}/{them}/{their} (addressee.py)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class SafetyResult:
     cautions: tuple[Rule, ...]
     matched: tuple[str, ...] = ()  # "rule: matched text" for traces
     said: tuple[str, ...] = ()  # for each caution, the visitor's own words that raised it
+    about: About | None = None  # for a red flag, who it is about (set by the screen: screening.py)
 
 
 # "it's hot and swollen" after "my calf hurts" is about the calf: a follow-up that starts with
@@ -213,6 +216,7 @@ def compile_rule(entry: dict, level: str) -> Rule:
         together=tuple(compiled(combo) for combo in entry.get("together", ())),
         echo=entry.get("echo", True),
         categories=tuple(entry.get("categories", ())),
+        helper=entry.get("helper", ""),
     )
 
 

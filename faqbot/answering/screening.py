@@ -8,9 +8,13 @@ A later layer only runs when the earlier ones found nothing; cautions always com
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
+from .addressee import About, about
 from .concepts import Concepts
+from .context import clauses
 from .conversation import Turn
-from .safety import SafetyGate, SafetyResult, resolve
+from .safety import SafetyGate, SafetyResult, find, plain, resolve
 from .understanding import Understanding
 
 WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told over turns
@@ -30,20 +34,29 @@ class Screen:
         """
         safety = self.gate.check(message)
         notes: list[str] = []
+        text, told_earlier = plain(message), [plain(t.message) for t in (history or [])[-WINDOW_TURNS:]]
+        who = None  # who the red flag is about, read where the layer that raised it found it
+        if safety.urgent is not None:
+            hit = find(safety.urgent, clauses(text), text)
+            who = about(text, hit.said.split(" + ") if hit else (), told_earlier)
         resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
         if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
             urgent = self.gate.check(resolved).urgent
             if urgent:
                 safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
                                       safety.said)
+                who = about(text, (), told_earlier[-1:])  # resolve() wrote "my calf": the earlier turn says whose
         # The last turns read together: "an operation last week" then "my calf is hot and swollen".
         # After an urgent reply, "thanks, I'll go" must not bring the advice back; anything else about
         # it ("should I still have my massage?") is still read with it.
         earlier = [t.message for t in (history or [])[-WINDOW_TURNS:] if not (small_talk and t.type == "urgent")]
         if safety.urgent is None:
-            found = self.concepts.check(message) or (self.concepts.check(". ".join([*earlier, message]))
-                                                     if earlier else None)
+            found, where = self.concepts.check(message), message
+            if found is None and earlier:
+                where = ". ".join([*earlier, message])
+                found = self.concepts.check(where)
             if found is not None:
+                who = about(plain(where), found.said, told_earlier)
                 told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
                 notes.append(f"red flag by concepts: {found.category} ({told})")
                 safety = self.urgent(safety, found.category, "by concepts")
@@ -60,7 +73,12 @@ class Screen:
                 notes.append(f"red flag by meaning in {where}: {flag.category} (p={flag.probability:.2f}; "
                              f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
                 safety = self.urgent(safety, flag.category, "by meaning")
-        return safety, notes
+                # No words raised it: the red-flag words the concepts see stand for them.
+                read = plain(" ".join([*earlier, message])) if flag.window else text
+                who = about(read, tuple(self.concepts.tag(read).values()), told_earlier)
+        if safety.urgent is None:
+            return safety, notes
+        return replace(safety, about=who or About()), notes
 
     def urgent(self, safety: SafetyResult, category: str, how: str) -> SafetyResult:
         """The result with the rule whose advice covers a red-flag category."""
