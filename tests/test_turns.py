@@ -43,6 +43,8 @@ def test_a_subject_it_with_a_topic_of_its_own_is_a_new_question():
     ("would a remedial massage help it recover?", {"remedial": "remedi", "massage": "massag"}, "'it' (the object of 'help')"),
     ("can you massage them?", {"massage": "massag"}, "'them' (an object pronoun)"),
     ("is that safe?", {}, "'that' (a demonstrative"),
+    ("is that normal?", {"normal": "normal"}, "'that' (a demonstrative"),
+    ("is that a mattress thing or my muscles?", {"mattress": "mattress", "muscles": "muscl"}, "'that' (a demonstr"),
 ])
 def test_a_pronoun_pointing_back_borrows_the_earlier_topic(message, topic, pointer):
     turn = decide(message, topic, [SCIATICA], ["x"])
@@ -114,6 +116,7 @@ def test_small_talk_and_replies_without_a_topic_are_passed_over():
 
 def test_determiners_conjunctions_and_times_are_not_pointers():
     assert pointers("is that massage safe for me?", {"massage"}) == ([], [])
+    assert pointers("is it true that a massage helps?", {"massage"}) == ([], ["it"])
     assert pointers("I read that my back needs deep tissue", {"back"}) == ([], [])
     assert pointers("this morning my neck hurts", {"neck"}) == ([], [])
     assert pointers("is there a technique that helps posture", {"technique", "posture"}) == ([], [])

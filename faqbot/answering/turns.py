@@ -44,11 +44,13 @@ BORROWING = ("follow_up", "clarification")  # kinds that take the earlier topic 
 DEMONSTRATIVES = {"that", "this", "those", "these"}
 OBJECT_PRONOUNS = {"them"}  # always an object: a pointer back
 SUBJECT_PRONOUNS = {"it", "its", "they"}  # a pointer back only when not in a subject's place
+# A question puts its subject right after the auxiliary ("does it hurt", "is that normal").
+AUXILIARIES = {"do", "does", "did", "is", "was", "are", "were", "will", "would", "can", "could", "should",
+               "shall", "may", "might", "must", "has", "have", "had", "doesn't", "don't", "isn't", "won't",
+               "wont", "cant", "can't"}
 # Words after which "it" is a question's or a clause's subject ("does it hurt", "if it helps").
-SUBJECT_SLOT = {"do", "does", "did", "is", "was", "are", "were", "will", "would", "can", "could", "should",
-                "shall", "may", "might", "must", "has", "have", "had", "doesn't", "don't", "isn't", "won't",
-                "wont", "cant", "can't", "and", "but", "or", "so", "if", "because", "when", "then", "that",
-                "whether", "until", "unless", "while", "how", "why", "where", "what"}
+SUBJECT_SLOT = AUXILIARIES | {"and", "but", "or", "so", "if", "because", "when", "then", "that", "whether",
+                              "until", "unless", "while", "how", "why", "where", "what"}
 # Words that after a demonstrative make it a conjunction ("is it true that my back...") or part of
 # a time ("this morning") rather than a pronoun; a topic word after it makes it a determiner
 # ("that massage", "those sessions").
@@ -95,9 +97,12 @@ def pointers(message: str, typed_topic: Collection[str] = ()) -> tuple[list[str]
             before = words[i - 1] if i else None
             after = words[i + 1] if i + 1 < len(words) else None
             if word in DEMONSTRATIVES:
-                # "that massage" (a determiner), "that my back..." (a conjunction), "the technique
-                # that helps" (a relative pronoun after a topic word) point at nothing earlier.
-                if after in NOT_POINTING or after in typed_topic or before in typed_topic:
+                # Right after an auxiliary it is the question's subject ("is that normal?", "is that a
+                # mattress thing?"), unless a topic word and more words follow ("is that massage safe?").
+                # Elsewhere "that massage" (a determiner), "that my back..." (a conjunction), "the
+                # technique that helps" (a relative pronoun after a topic word) point at nothing earlier.
+                subject = before in AUXILIARIES and (after not in typed_topic or i + 2 >= len(words))
+                if not subject and (after in NOT_POINTING or after in typed_topic or before in typed_topic):
                     continue
                 back.append(f"'{word}' (a demonstrative: what was just talked about)")
             elif word in OBJECT_PRONOUNS:
