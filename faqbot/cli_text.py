@@ -39,8 +39,7 @@ def explain_lines(trace: dict) -> list[str]:
         lines.append("spelling     " + ", ".join(f"{a} -> {b}" for a, b in t["corrections"].items()))
     if t["ignored"]:
         lines.append("ignored      " + ", ".join(t["ignored"]) + " (everyday words the articles never use)")
-    follow = "yes: the earlier turn's terms were added at lower weight" if t["follow_up"] else "no"
-    lines.append(f"follow-up    {follow}")
+    lines += turn_lines(t.get("turn"))
     for turn in t["context"]:
         lines.append(f"  earlier:   {turn['message']}" + (f" ({turn['type']})" if turn["type"] else ""))
     if t["features"]:
@@ -71,6 +70,20 @@ def explain_lines(trace: dict) -> list[str]:
             terms = ", ".join(f"{k} {v:.3f}" for k, v in sorted(h["contributions"].items(), key=lambda kv: -kv[1]))
             lift = f" x (1 + {m['variant_weight']:g} x {m['variant']:.3f} visitor-question match)" if m.get("variant") else ""
             lines.append(f"  {i}. BM25 {m.get('bm25', 0.0):.3f} = terms {m.get('terms', 0.0):.3f}{lift}: {terms or 'none'}")
+    return lines
+
+
+def turn_lines(turn: dict | None) -> list[str]:
+    """How the turn relates to the conversation (answering.turns.decide), and what it did to retrieval."""
+    if turn is None:
+        return ["turn         not read (the safety screen answered)"]
+    use = ("the earlier topic's terms were added at lower weight" if turn["borrows"]
+           else "answered on its own" + (", the earlier turn breaking ties" if turn["kind"] == "standalone"
+                                         and turn["leans_on"] else ""))
+    lines = [f"turn         {turn['kind']}: {use}", *(f"  because   {r}" for r in turn["reasons"])]
+    if turn["topic_words"]:
+        lines.append("  topic     " + ", ".join(turn["topic_words"]))
+    lines += [f"  pointer   {p}" for p in turn["pointers"]]
     return lines
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from faqbot.answering.conversation import Turn, is_follow_up
+from faqbot.answering.conversation import Turn
 from faqbot.config import DEFAULTS
 
 
@@ -167,13 +167,6 @@ def test_follow_up_uses_the_previous_turn(bot):
     assert followed.trace.follow_up and not alone.trace.follow_up
     assert "postur" in followed.weights and followed.weights["postur"] < 1
     assert "number of sessions" in followed.passages[0]["text"]
-
-
-def test_follow_up_detection():
-    assert is_follow_up("will it help?", ["help"])
-    assert is_follow_up("what about my knee?", ["knee"])
-    assert is_follow_up("and for sciatica", ["sciatica"])
-    assert not is_follow_up("What is petrissage?", ["petrissag"])
 
 
 def test_new_topic_is_not_dragged_back(bot):

@@ -9,7 +9,8 @@ from .addressee import helper_advice
 from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
 from ..config import Settings
-from .conversation import Turn, already_given, is_follow_up, with_context
+from .conversation import Turn
+from .history import History
 from .index import Hit, Index
 from ..knowledge.content import CLINIC_DOC
 from ..knowledge.passages import Passage
@@ -19,11 +20,10 @@ from .screening import Screen
 from .smalltalk import SmallTalk, clinic_topic, clinic_topics, default_smalltalk
 from .semantic import Meaning
 from .spelling import Speller
+from .turns import TurnDecision, decide
 from .understanding import Understanding
 from .wording import Wording
 
-# Asked again, the next passage is offered when it scored at least this share of the first's.
-REPEAT_SHARE = 0.5
 SMALLTALK_WORDS = 12  # longer messages are questions, however politely they start
 
 
@@ -35,7 +35,8 @@ class Trace:
     ignored: list[str] = field(default_factory=list)  # everyday words unknown to the corpus
     own_terms: list[str] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
-    follow_up: bool = False
+    follow_up: bool = False  # the earlier topic was borrowed (turn.borrows)
+    turn: TurnDecision | None = None  # how the turn relates to the conversation, and why
     safety: list[str] = field(default_factory=list)
     rule: str | None = None  # the safety, small-talk or clinic-topic rule that decided
     confidence: float = 0.0
@@ -72,7 +73,7 @@ def passage_json(hit: Hit) -> dict:
     }
 
 
-class Bot(Wording):
+class Bot(Wording, History):
     """Answer one message, given the recent turns of its conversation."""
 
     def __init__(self, settings: Settings, passages: list[Passage], analyzer: Analyzer | None = None,
@@ -130,6 +131,7 @@ class Bot(Wording):
                 intent = next((i for i in self.smalltalk.intents if i.name == near.label), None)
         if intent is not None:
             trace.rule, trace.decision = f"smalltalk: {intent.name}", "smalltalk"
+            trace.turn = decide(message, {}, history or [], small_talk=True)
             return Reply("smalltalk", self.fill(intent.reply), [], s.DISCLAIMER, list(s.STARTERS[:3]), trace=trace)
         question = self.smalltalk.strip_greeting(message)
         caution = caution_text(safety.cautions, safety.said)
@@ -139,13 +141,8 @@ class Bot(Wording):
         if u and trace.corrections:  # the model reads "posure and allignment" as noise: give it the words meant
             vec = u.meaning.query(corrected)
             sims = self.retriever.similarities(vec, weights)
-        trace.follow_up = is_follow_up(question, own) and bool(history)
-        if trace.follow_up:
-            weights = with_context(weights, history or [], s.CONTEXT_WEIGHT)
-            earlier = next((t.message for t in reversed(history or []) if t.type in ("answer", "fallback")), None)
-            if u and earlier:  # meaning, like the words, borrows the earlier question's topic at a lower weight
-                sims = self.retriever.similarities(vec, weights) + s.CONTEXT_WEIGHT * self.retriever.similarities(
-                    u.meaning.query(earlier), weights)
+        turn = self.read_turn(question, corrected, own, history, trace)  # the history is used only as it says
+        weights, sims = self.with_history(turn, weights, vec, sims, history)
         trace.weights = weights
         topic = clinic_topic(question)
         if topic is None and u:
@@ -153,7 +150,7 @@ class Bot(Wording):
             if near is not None:
                 trace.meaning.append(f"clinic topic by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
                 topic = next((t for t in clinic_topics() if t.name == near.label), None)
-        found = self.retriever.search(weights, sims)  # traced even when a clinic topic wins
+        found = self.break_ties(turn, self.retriever.search(weights, sims), history, trace)  # traced even when a clinic topic wins
         if topic is not None and found and found[0].passage.doc_id == CLINIC_DOC:
             # Staff wrote an answer for this: it beats the fixed "please contact the clinic" (if the gate agrees).
             trace.meaning.append(f"clinic answer {found[0].passage.id} instead of the topic {topic.name}")
@@ -167,22 +164,10 @@ class Bot(Wording):
             trace.decision = "fallback"
             return self.fallback(question, topic.reply if topic else None, caution, weights, trace)
         trace.decision = "answer"
-        top, again = hits[0], ""
-        given = already_given(history or [], question, own)
-        if top.passage.id in given:
-            # Asked again: the next passage not yet given that is nearly as good, else the same one
-            # said plainly as all the articles hold (the suggestions say what else to ask).
-            runner = next((h for h in hits[1:] if h.passage.id not in given and h.score >= REPEAT_SHARE * top.score),
-                          None)
-            if runner is not None:
-                trace.meaning.append(f"asked again: the next passage {runner.passage.id} instead of "
-                                     f"{', '.join(sorted(given))}")
-                i = hits.index(runner)  # listed first, as the passage the answer quotes
-                hits, described = [runner, *hits[:i], *hits[i + 1:]], [described[i], *described[:i], *described[i + 1:]]
-                top = runner
-            else:
-                trace.meaning.append(f"asked again: {top.passage.id} is all the articles hold on it")
-                again = "That is all our articles say on this. "
+        hits, again = self.not_again(turn, hits, trace)
+        top = hits[0]
+        if top is not found[0]:  # the passage the answer quotes is listed first
+            described = [passage_json(h) for h in hits]
         if top.passage.doc_id == CLINIC_DOC:  # staff's own answer, short by its limit: said whole
             answer = f"{again}{top.passage.text}"
             described = described[:1]  # its source is the clinic: articles below it would read as support

@@ -113,7 +113,11 @@ def schemas(config, public: dict) -> dict:
             "hits": {"type": "array", "items": ref("Hit")}, "meaning": TEXTS, "features": NUMBERS,
             "terms": {"type": "array", "items": closed({**strings("surface", "term", "how", "status"),
                                                         "corrected_from": NULLABLE_STRING})},
-            "context": {"type": "array", "items": closed(strings("message", "type"))}}),
+            "context": {"type": "array", "items": closed(strings("message", "type"))},
+            "turn": {"anyOf": [{"type": "null"}, closed({
+                **strings("kind"), "borrows": {"type": "boolean"}, "leans_on": NULLABLE_STRING,
+                **{k: TEXTS for k in ("topic_words", "pointers", "given", "reasons")}})],
+                "description": "How the turn relates to the conversation and why (null: the safety screen answered)"}}),
         "Hit": hit,
         "EvalCase": case,
         "EvalFile": {"anyOf": [{"type": "object", "required": ["cases"], "properties": {"cases": cases}}, cases]},
