@@ -116,7 +116,12 @@ MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in
                'I recently had a heart attack and I have crushing chest pain right now',
                'I previously had a DVT and my calf is hot and swollen',
                'I heard a crack and now I cant walk', 'My husband just collapsed',
-               "I'm pregnant and the baby isn't moving"]
+               "I'm pregnant and the baby isn't moving",
+               # thoughts of dying told about someone else, and the wish not to wake up
+               "my friend says she doesn't want to be alive anymore", 'my son says he wants to die',
+               'my dad keeps talking about ending it', 'I worry my brother will take his own life',
+               'sometimes I wish I could just go to sleep and not wake up',
+               'i just want to go to sleep and never wake up again, can massage help me sleep']
 
 MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage help?', 'these knots are killing me', 'I hurt myself at the gym, can massage help?', 'I cut myself shaving', 'I broke a sweat at the gym', "I broke up with my partner and I'm stressed", 'I cracked my back this morning', "I'm fitting massage into my lunch break", 'I have a collapsed arch in my foot', 'I passed out from the pain once last year', 'I had a heart attack 5 years ago, is massage safe?', 'I had a stroke last year, can massage help?', 'no chest pain, just a stiff back', 'what is remedial massage?', 'I was in a car crash and have whiplash', 'is the massage room temperature warm?',
                    # words that contain a red-flag phrase: "bend it" holds "end it", "skill" holds "kill"
@@ -135,7 +140,11 @@ MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage 
                    'I bumped my head on the cupboard. Does massage make you sleepy?',
                    'My posture is crooked', 'I twisted the wrong way lifting a box', 'I have a history of shoulder dislocations',
                    'Both my legs are weak after leg day', 'massage the top half of my body only',
-                   "What if I wasn't here in time for my appointment?", 'I recently had a heart attack, is massage ok?']
+                   "What if I wasn't here in time for my appointment?", 'I recently had a heart attack, is massage ok?',
+                   # a bereavement told in the past; waking up sore is not the wish not to wake
+                   "she took her own life last year and I'm struggling, can massage help with grief?",
+                   'I want to sleep and not wake up sore after my massage',
+                   'my plants die whenever I go on holiday']
 
 
 @pytest.mark.parametrize("message", MORE_URGENT)
