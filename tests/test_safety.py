@@ -121,7 +121,10 @@ MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in
                "my friend says she doesn't want to be alive anymore", 'my son says he wants to die',
                'my dad keeps talking about ending it', 'I worry my brother will take his own life',
                'sometimes I wish I could just go to sleep and not wake up',
-               'i just want to go to sleep and never wake up again, can massage help me sleep']
+               'i just want to go to sleep and never wake up again, can massage help me sleep',
+               # an age alone is not a past event; a past one never hides a current one
+               "at 90 my nan fell and I think her hip is broken",
+               'my mum had a stroke at 70 and now her face is drooping again']
 
 MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage help?', 'these knots are killing me', 'I hurt myself at the gym, can massage help?', 'I cut myself shaving', 'I broke a sweat at the gym', "I broke up with my partner and I'm stressed", 'I cracked my back this morning', "I'm fitting massage into my lunch break", 'I have a collapsed arch in my foot', 'I passed out from the pain once last year', 'I had a heart attack 5 years ago, is massage safe?', 'I had a stroke last year, can massage help?', 'no chest pain, just a stiff back', 'what is remedial massage?', 'I was in a car crash and have whiplash', 'is the massage room temperature warm?',
                    # words that contain a red-flag phrase: "bend it" holds "end it", "skill" holds "kill"
@@ -144,7 +147,11 @@ MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage 
                    # a bereavement told in the past; waking up sore is not the wish not to wake
                    "she took her own life last year and I'm struggling, can massage help with grief?",
                    'I want to sleep and not wake up sore after my massage',
-                   'my plants die whenever I go on holiday']
+                   'my plants die whenever I go on holiday',
+                   # figurative, an age that dates it, a time phrase further along its clause (safety_fit*.json)
+                   'This deadline is giving me a heart attack. Do you have any lunchtime slots?',
+                   "My dad had a heart attack at 60. I'm 35 and healthy, can I have a deep tissue massage?",
+                   'my neighbour had a heart attack shovelling snow a few years back, hes fine now']
 
 
 @pytest.mark.parametrize("message", MORE_URGENT)

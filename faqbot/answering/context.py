@@ -39,9 +39,14 @@ GENERAL_QUESTION = re.compile(
 # `unless` (breathing, bleeding, suicidal thoughts) is urgent whenever it is told.
 PAST_EVENT = (r"(years?|months?) back\b|\bin (19|20)\d\d\b|"
               r"when (i|he|she|they) (was|were) (little|young|small|a (kid|child|baby|toddler|teenager))|"
-              r"as a (kid|child|teenager)")
+              r"as a (kid|child|teenager)|"
+              # an age after a past verb says when, not now: "my dad had a heart attack at 60", "when she
+              # was 45"; not an age alone ("at 90 my nan fell and can't get up" is about now)
+              r"\b(had|got|suffered|was diagnosed)\b[^.,;]{0,30}\bat (the )?(age (of )?)?[2-9]\d\b"
+              r"(?! ?(weeks?|wks|am|pm|o.?clock|mins?|minutes|kg|km|:))|"
+              r"when (i|he|she|they) (was|were) [1-9]\d?\b")
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
-PAST_WINDOW = 30  # characters either side of a match that its time phrase ("two years ago") stands in
+PAST_WINDOW = 45  # characters either side of a match that its time phrase ("two years ago") stands in
 SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
 
 
