@@ -49,17 +49,31 @@ class Meaning:
 
     def query(self, text: str) -> np.ndarray:
         """Return one message's vector (cached: starter questions and suggestion clicks repeat)."""
+        return self._cached([text])[0]
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Return several short texts' vectors, those not cached embedded in one batch (a message's
+        carrying words: visitors repeat their words, so most are cached)."""
+        vectors = self._cached(texts)
+        return np.stack(vectors) if vectors else np.zeros((0, self.dim), np.float32)
+
+    def _cached(self, texts: Sequence[str]) -> list[np.ndarray]:
+        out: list[np.ndarray | None] = []
         with self._lock:
-            vec = self._queries.get(text)
-            if vec is not None:
-                self._queries.move_to_end(text)
-                return vec
-        vec = self.embedder.embed([text])[0]
-        with self._lock:
-            self._queries[text] = vec
-            if len(self._queries) > QUERY_CACHE:
-                self._queries.popitem(last=False)
-        return vec
+            for text in texts:
+                vec = self._queries.get(text)
+                if vec is not None:
+                    self._queries.move_to_end(text)
+                out.append(vec)
+        missing = list(dict.fromkeys(t for t, v in zip(texts, out) if v is None))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed(missing)))
+            out = [fresh[t] if v is None else v for t, v in zip(texts, out)]
+            with self._lock:
+                self._queries.update(fresh)
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.popitem(last=False)
+        return out
 
     def known(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Return the vectors of texts known in advance, embedding only those never seen before."""
