@@ -23,7 +23,7 @@ import numpy as np
 from ..knowledge.passages import Passage
 from .semantic import Bank, Meaning, Nearest, SemanticIndex
 
-GATE_FEATURES = ("bm25", "semantic", "margin", "outside")
+GATE_FEATURES = ("bm25", "semantic", "margin", "outside", "uncovered", "heaviest")
 
 
 @lru_cache(maxsize=1)
@@ -112,6 +112,16 @@ class Understanding:
             "margin": float(sims[top] - others.max()) if len(others) else float(sims[top]),
             "outside": (outside.similarity if outside else 0.0) - float(sims[top]),
         }
+
+    @property
+    def word_cover(self) -> float:
+        """How near a carrying word's vector must be to one of the passage's for meaning to cover it."""
+        return float(self.params.get("gate", {}).get("word_cover", 1.0))
+
+    def word_similarities(self, words: list[str], row: int) -> np.ndarray:
+        """Each word's similarity to passage `row` (the best of its text and its visitor questions)."""
+        vectors = self.index.vectors[self.index.starts[row]:self.index.ends[row]]
+        return (self.meaning.queries(words) @ vectors.T).max(axis=1)
 
     def answer_probability(self, features: dict[str, float]) -> float | None:
         p = self.params.get("gate")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..knowledge.text import tokenize
+from .carrying import carrying_words, cover_by_words, gate_features, reason
 from .smalltalk import clinic_topic
 from .spelling import english_frequency
 
@@ -55,7 +56,25 @@ class Wording:
                 continue
             terms.append(term.stem)
         trace.own_terms = terms
+        # Everyday words set aside here may still be the point ("drink water"): the gate asks whether
+        # the passage covers them (answering/carrying.py).
+        trace.carrying = carrying_words(self.analyzer, self.index, text, self.settings.EVERYDAY_KEYNESS,
+                                        self.settings.UNSEEN_WEIGHT)
         return terms
+
+    def coverage(self, top: Hit, trace: Trace) -> dict[str, float]:
+        """Mark the carrying words the top passage covers, by its words, else by meaning (one batch of
+        the words left, cached); return the gate's features of what it leaves uncovered."""
+        row = self._rows[top.passage.id]
+        left = cover_by_words(trace.carrying, self.index, row)
+        u = self.understanding
+        if u is not None and left:
+            for word, similarity in zip(left, u.word_similarities([w.word for w in left], row)):
+                word.meaning = round(float(similarity), 4)
+                if similarity >= u.word_cover:
+                    word.covered = f"by meaning {similarity:.2f}"
+        trace.coverage = reason(trace.carrying)
+        return gate_features(trace.carrying, self.index.max_idf)
 
     def confidence(self, weights: dict[str, float], top: Hit) -> float:
         """Share of the query's IDF weight the top passage matches, or its variant match (0..1).

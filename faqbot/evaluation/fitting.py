@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from ..answering.carrying import Carrying, gate_features
 from ..answering.pipeline import Bot
 from ..answering.understanding import GATE_FEATURES
 from .runner import parse_eval
@@ -115,38 +117,80 @@ def fit_intents(bot: Bot, cases: list[dict]) -> dict:
     return {key: lowest_clean_margin(values) for key, values in negatives.items()}
 
 
+# Candidate similarities at which a carrying word's vector is near enough a passage's for meaning
+# to cover it (answering/carrying.py); single words sit far from sentences, so the range is low.
+WORD_COVERS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+
+
+def gate_threshold(p: np.ndarray, y: np.ndarray, lexical: np.ndarray) -> float:
+    """The threshold that makes the two errors' rates smallest together (the targets weigh them
+    alike): answerable questions falling back, unanswerable ones answered."""
+    candidates = np.unique(np.r_[p, 0.5])
+    cost = [((~lexical & (p < t)) & (y == 1)).sum() / max(y.sum(), 1)
+            + ((lexical | (p >= t)) & (y == 0)).sum() / max((1 - y).sum(), 1) for t in candidates]
+    best = np.flatnonzero(np.isclose(cost, min(cost)))
+    return float(candidates[best[len(best) // 2]])
+
+
+def error_rates(answered: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    return {"answerable_falling_back": round(float((~answered & (y == 1)).sum() / max(y.sum(), 1)), 4),
+            "unanswerable_answered": round(float((answered & (y == 0)).sum() / max((1 - y).sum(), 1)), 4)}
+
+
+def cross_validated(X: np.ndarray, y: np.ndarray, lexical: np.ndarray, l2: float) -> dict[str, float]:
+    """Both error rates of the combined gate on questions each fold's fit did not see (5 folds)."""
+    answered = np.zeros(len(y), bool)
+    for fold in np.array_split(np.random.default_rng(0).permutation(len(y)), FOLDS):
+        train = np.setdiff1d(np.arange(len(y)), fold)
+        w, b = logistic_fit(X[train], y[train], l2)
+        t = gate_threshold(probabilities(w, b, X[train]), y[train], lexical[train])
+        answered[fold] = lexical[fold] | (probabilities(w, b, X[fold]) >= t)
+    return error_rates(answered, y)
+
+
+def with_cover(words: list[Carrying], cover: float) -> list[Carrying]:
+    """The carrying words as the gate would see them were meaning to cover a word at `cover`."""
+    return [replace(w, covered=w.covered or (f"by meaning {w.meaning:.2f}"
+                                            if w.meaning is not None and w.meaning >= cover else "")) for w in words]
+
+
 def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
     """Fit the answer gate on answerable (1) and unanswerable (0) single questions.
 
     The gate answers when BM25's own confidence reaches CONFIDENCE_THRESHOLD (the lexical gate the
     pinned sets were built with) or when the fitted probability reaches its threshold: meaning
-    adds answers words alone miss, and its threshold is chosen for that combined decision.
+    adds answers words alone miss, and its threshold is chosen for that combined decision. The
+    similarity at which meaning covers a carrying word is the candidate whose gate errs least in
+    cross-validation (the bot fitted with has no word_cover: each word's similarity is traced).
     """
     lexical_threshold = bot.settings.CONFIDENCE_THRESHOLD
-    rows, labels = [], []
+    traces, labels = [], []
     for case in cases:
         if "q" not in case or case["kind"] not in ("answer", "fallback"):
             continue
         reply = bot.reply(case["q"])
         if reply.trace.features:  # it reached the gate (not small talk, an urgent or a clinic topic)
-            rows.append([reply.trace.features[f] for f in GATE_FEATURES])
+            traces.append(reply.trace)
             labels.append(case["kind"] == "answer")
-    X, y = np.array(rows), np.array(labels, float)
+    y = np.array(labels, float)
+    lexical = np.array([t.features["bm25"] >= lexical_threshold for t in traces])
+
+    def matrix(cover: float) -> np.ndarray:
+        return np.array([[{**t.features, **gate_features(with_cover(t.carrying, cover), bot.index.max_idf)}[f]
+                          for f in GATE_FEATURES] for t in traces])
+
+    scored = {c: cross_validated(matrix(c), y, lexical, l2) for c in WORD_COVERS}
+    cover = min(WORD_COVERS, key=lambda c: (round(sum(scored[c].values()), 6), c))
+    X = matrix(cover)
     w, b = logistic_fit(X, y, l2)
-    p = probabilities(w, b, X)
-    lexical = X[:, GATE_FEATURES.index("bm25")] >= lexical_threshold
-    # The threshold that makes the two errors' rates smallest together (the targets weigh them
-    # alike): answerable questions falling back, unanswerable ones answered.
-    candidates = np.unique(np.r_[p, 0.5])
-    cost = [((~lexical & (p < t)) & (y == 1)).sum() / max(y.sum(), 1)
-            + ((lexical | (p >= t)) & (y == 0)).sum() / max((1 - y).sum(), 1) for t in candidates]
-    best = np.flatnonzero(np.isclose(cost, min(cost)))
-    threshold = float(candidates[best[len(best) // 2]])
-    answered = lexical | (p >= threshold)
+    threshold = gate_threshold(probabilities(w, b, X), y, lexical)
+    answered = lexical | (probabilities(w, b, X) >= threshold)
     return {"features": list(GATE_FEATURES), "weights": [round(float(x), 6) for x in w], "bias": round(b, 6),
             "threshold": round(threshold, 6), "or_lexical": lexical_threshold, "l2": l2, "fitted_cases": len(y),
+            "word_cover": cover,
             "fit_errors": {"answerable_falling_back": int((~answered & (y == 1)).sum()),
-                           "unanswerable_answered": int((answered & (y == 0)).sum())}}
+                           "unanswerable_answered": int((answered & (y == 0)).sum())},
+            "cross_validated": scored[cover]}
 
 
 def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01,
