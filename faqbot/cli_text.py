@@ -44,6 +44,7 @@ def explain_lines(trace: dict) -> list[str]:
         lines.append(f"  earlier:   {turn['message']}" + (f" ({turn['type']})" if turn["type"] else ""))
     if t["features"]:
         lines.append("gate         " + ", ".join(f"{k} {v:.2f}" for k, v in t["features"].items()))
+    lines += carrying_lines(t)
     if t["terms"]:
         lines += ["", "Terms"]
         lines += table(["word", "term", "how", "counted"], [
@@ -71,6 +72,15 @@ def explain_lines(trace: dict) -> list[str]:
             lift = f" x (1 + {m['variant_weight']:g} x {m['variant']:.3f} visitor-question match)" if m.get("variant") else ""
             lines.append(f"  {i}. BM25 {m.get('bm25', 0.0):.3f} = terms {m.get('terms', 0.0):.3f}{lift}: {terms or 'none'}")
     return lines
+
+
+def carrying_lines(t: dict) -> list[str]:
+    """The words that carry the question, each with how the top passage covers it (answering/carrying.py)."""
+    if not t.get("carrying"):
+        return []
+    words = ", ".join(f"{w['word']} {w['weight']:.2f} ({w['covered'] or ('not covered' if t['coverage'] else 'not checked')})"
+                      for w in t["carrying"])
+    return [f"carrying     {words}"] + ([f"coverage     {t['coverage']}"] if t["coverage"] else [])
 
 
 def turn_lines(turn: dict | None) -> list[str]:

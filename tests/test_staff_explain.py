@@ -54,6 +54,16 @@ def test_trace_shows_scores_contributions_confidence_and_decision(api):
     assert set(top["contributions"]) <= set(trace["weights"]) and all(v > 0 for v in top["contributions"].values())
 
 
+def test_trace_shows_the_words_that_carry_the_question_and_their_cover(api, console):
+    trace = explain(api, "should I drink water after a massage?")["trace"]
+    cover = {w["word"]: w["covered"] for w in trace["carrying"]}
+    assert cover == {"drink": "", "water": "", "massage": "by its words"}
+    assert trace["coverage"] == "the top passage does not cover 'drink', 'water'"
+    page = console.get("/staff/", query_string={"message": "should I drink water after a massage?"}).text
+    assert "Words that carry the question" in page and "water: not covered" in page
+    assert "The top passage does not cover" in page
+
+
 @pytest.mark.parametrize("message, decision, rule", [
     ("I have crushing chest pain and can't breathe", "urgent", "urgent: "),
     ("thanks!", "smalltalk", "smalltalk: "),

@@ -9,6 +9,7 @@ from .addressee import helper_advice
 from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
 from ..config import Settings
+from .carrying import Carrying
 from .conversation import Turn
 from .history import History
 from .index import Hit, Index
@@ -45,6 +46,8 @@ class Trace:
     hits: list[dict] = field(default_factory=list)
     meaning: list[str] = field(default_factory=list)  # what the semantic layer saw and decided
     features: dict[str, float] = field(default_factory=dict)  # the answer gate's evidence
+    carrying: list[Carrying] = field(default_factory=list)  # the words that carry the question, and their cover
+    coverage: str = ""  # what the top passage leaves uncovered of them ("": the gate was not reached)
 
 
 @dataclass
@@ -195,6 +198,7 @@ class Bot(Wording, History):
     def gate_passes(self, weights: dict[str, float], top: Hit, sims, vec, trace: Trace) -> bool:
         """Decide whether the top passage answers the message: a fitted model, else BM25's confidence."""
         lexical = self.confidence(weights, top) if weights else 0.0
+        self.coverage(top, trace)
         u = self.understanding
         probability = None
         if u is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..knowledge.text import tokenize
+from .carrying import carrying_words, cover_by_words, reason
 from .smalltalk import clinic_topic
 from .spelling import english_frequency
 
@@ -55,7 +56,20 @@ class Wording:
                 continue
             terms.append(term.stem)
         trace.own_terms = terms
+        # Everyday words set aside here may still be the point ("drink water"): the trace shows whether
+        # the top passage covers them (answering/carrying.py).
+        trace.carrying = carrying_words(self.analyzer, self.index, text, self.settings.EVERYDAY_KEYNESS,
+                                        self.settings.UNSEEN_WEIGHT)
         return terms
+
+    def coverage(self, top: Hit, trace: Trace) -> None:
+        """Mark the carrying words the top passage has, and say in the trace which it leaves uncovered.
+
+        For staff only: covering words by meaning and feeding what is left to the gate were measured
+        (docs/semantic.md, "The words that carry a question") and gained nothing for an embedding batch
+        on every other message."""
+        cover_by_words(trace.carrying, self.index, self._rows[top.passage.id])
+        trace.coverage = reason(trace.carrying)
 
     def confidence(self, weights: dict[str, float], top: Hit) -> float:
         """Share of the query's IDF weight the top passage matches, or its variant match (0..1).

@@ -115,12 +115,39 @@ def fit_intents(bot: Bot, cases: list[dict]) -> dict:
     return {key: lowest_clean_margin(values) for key, values in negatives.items()}
 
 
+def gate_threshold(p: np.ndarray, y: np.ndarray, lexical: np.ndarray) -> float:
+    """The threshold that makes the two errors' rates smallest together (the targets weigh them
+    alike): answerable questions falling back, unanswerable ones answered."""
+    candidates = np.unique(np.r_[p, 0.5])
+    cost = [((~lexical & (p < t)) & (y == 1)).sum() / max(y.sum(), 1)
+            + ((lexical | (p >= t)) & (y == 0)).sum() / max((1 - y).sum(), 1) for t in candidates]
+    best = np.flatnonzero(np.isclose(cost, min(cost)))
+    return float(candidates[best[len(best) // 2]])
+
+
+def error_rates(answered: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    return {"answerable_falling_back": round(float((~answered & (y == 1)).sum() / max(y.sum(), 1)), 4),
+            "unanswerable_answered": round(float((answered & (y == 0)).sum() / max((1 - y).sum(), 1)), 4)}
+
+
+def cross_validated(X: np.ndarray, y: np.ndarray, lexical: np.ndarray, l2: float) -> dict[str, float]:
+    """Both error rates of the combined gate on questions each fold's fit did not see (5 folds)."""
+    answered = np.zeros(len(y), bool)
+    for fold in np.array_split(np.random.default_rng(0).permutation(len(y)), FOLDS):
+        train = np.setdiff1d(np.arange(len(y)), fold)
+        w, b = logistic_fit(X[train], y[train], l2)
+        t = gate_threshold(probabilities(w, b, X[train]), y[train], lexical[train])
+        answered[fold] = lexical[fold] | (probabilities(w, b, X[fold]) >= t)
+    return error_rates(answered, y)
+
+
 def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
     """Fit the answer gate on answerable (1) and unanswerable (0) single questions.
 
     The gate answers when BM25's own confidence reaches CONFIDENCE_THRESHOLD (the lexical gate the
     pinned sets were built with) or when the fitted probability reaches its threshold: meaning
-    adds answers words alone miss, and its threshold is chosen for that combined decision.
+    adds answers words alone miss, and its threshold is chosen for that combined decision. Both
+    error rates are also cross-validated (5 folds) and stored, for questions the fit did not see.
     """
     lexical_threshold = bot.settings.CONFIDENCE_THRESHOLD
     rows, labels = [], []
@@ -132,21 +159,15 @@ def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
             rows.append([reply.trace.features[f] for f in GATE_FEATURES])
             labels.append(case["kind"] == "answer")
     X, y = np.array(rows), np.array(labels, float)
-    w, b = logistic_fit(X, y, l2)
-    p = probabilities(w, b, X)
     lexical = X[:, GATE_FEATURES.index("bm25")] >= lexical_threshold
-    # The threshold that makes the two errors' rates smallest together (the targets weigh them
-    # alike): answerable questions falling back, unanswerable ones answered.
-    candidates = np.unique(np.r_[p, 0.5])
-    cost = [((~lexical & (p < t)) & (y == 1)).sum() / max(y.sum(), 1)
-            + ((lexical | (p >= t)) & (y == 0)).sum() / max((1 - y).sum(), 1) for t in candidates]
-    best = np.flatnonzero(np.isclose(cost, min(cost)))
-    threshold = float(candidates[best[len(best) // 2]])
-    answered = lexical | (p >= threshold)
+    w, b = logistic_fit(X, y, l2)
+    threshold = gate_threshold(probabilities(w, b, X), y, lexical)
+    answered = lexical | (probabilities(w, b, X) >= threshold)
     return {"features": list(GATE_FEATURES), "weights": [round(float(x), 6) for x in w], "bias": round(b, 6),
             "threshold": round(threshold, 6), "or_lexical": lexical_threshold, "l2": l2, "fitted_cases": len(y),
             "fit_errors": {"answerable_falling_back": int((~answered & (y == 1)).sum()),
-                           "unanswerable_answered": int((answered & (y == 0)).sum())}}
+                           "unanswerable_answered": int((answered & (y == 0)).sum())},
+            "cross_validated": cross_validated(X, y, lexical, l2)}
 
 
 def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01,

@@ -111,6 +111,11 @@ def schemas(config, public: dict) -> dict:
             "safety": TEXTS, "rule": NULLABLE_STRING, "confidence": {"type": "number"},
             "threshold": {"type": "number"}, "decision": {"type": "string"},
             "hits": {"type": "array", "items": ref("Hit")}, "meaning": TEXTS, "features": NUMBERS,
+            "carrying": {"type": "array", "description": "The words that carry the question and how the top passage "
+                         "covers each ('by its words', or '' when it does not)",
+                         "items": closed({"word": {"type": "string"}, "terms": TEXTS, "weight": {"type": "number"},
+                                          "covered": {"type": "string"}})},
+            "coverage": {"type": "string", "description": "What the top passage leaves uncovered ('': gate not reached)"},
             "terms": {"type": "array", "items": closed({**strings("surface", "term", "how", "status"),
                                                         "corrected_from": NULLABLE_STRING})},
             "context": {"type": "array", "items": closed(strings("message", "type"))},
