@@ -122,6 +122,12 @@ MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in
                'my dad keeps talking about ending it', 'I worry my brother will take his own life',
                'sometimes I wish I could just go to sleep and not wake up',
                'i just want to go to sleep and never wake up again, can massage help me sleep',
+               # warning signs: the means stockpiled, goodbyes, things given away, a place in mind
+               "I've been saving up my tablets so I can just stop all of it",
+               'whats the point of a massage when ive got the pills lined up for tonight',
+               'my son posted a goodbye message on his socials and now he is not answering',
+               "she's been giving away her things and says we won't have to put up with her much longer",
+               'most mornings I think about stepping in front of the train', 'cant stop cutting tonight',
                # an age alone is not a past event; a past one never hides a current one
                "at 90 my nan fell and I think her hip is broken",
                'my mum had a stroke at 70 and now her face is drooping again']
@@ -147,7 +153,8 @@ MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage 
                    # a bereavement told in the past; waking up sore is not the wish not to wake
                    "she took her own life last year and I'm struggling, can massage help with grief?",
                    'I want to sleep and not wake up sore after my massage',
-                   'my plants die whenever I go on holiday',
+                   'my plants die whenever I go on holiday', 'I wrote a goodbye letter to my old job lol',
+                   'I was cutting the hedge again today and my arms ache', 'we are giving away my old massage table',
                    # figurative, an age that dates it, a time phrase further along its clause (safety_fit*.json)
                    'This deadline is giving me a heart attack. Do you have any lunchtime slots?',
                    "My dad had a heart attack at 60. I'm 35 and healthy, can I have a deep tissue massage?",
