@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..answering.conversation import Turn
 from .base import Store
-from .turns import WAIT, TurnFile, writers_turn
+from .turns import WAIT, TurnFile, process_lock, writers_turn
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class SQLiteStore(Store):
     def _open_turns(self) -> TurnFile | None:
         """Open the file whose flock orders the writers; None (SQLite alone orders them) if it can't be."""
         try:
-            return TurnFile(os.open(self.path + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644))
+            return TurnFile(os.open(self.path + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644),
+                            process_lock(self.path + "-writers"))
         except OSError:
             return None
 

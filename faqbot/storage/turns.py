@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager, nullcontext
 
@@ -25,27 +26,47 @@ def writers_turn(conn: sqlite3.Connection, turns: "TurnFile | None", wait: float
             yield
         return
     deadline, pause = time.monotonic() + wait, 50e-6
-    while True:
-        try:
-            fcntl.flock(turns.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                # A writer stuck with its turn: try SQLite's lock once, without its busy wait.
-                with busy_timeout(conn, 0):
-                    yield
-                return
-            time.sleep(pause)  # polled: flock itself has no timeout
-            pause = min(pause * 2, 250e-6)
-    try:
-        left = deadline - time.monotonic()
-        if wait != WAIT or left < WAIT - 0.01:  # SQLite's lock gets only what is left of the wait
-            with busy_timeout(conn, left):
-                yield
-        else:
+    # A process's threads queue here asleep: only the first polls the flock, so a busy worker's
+    # sixteen threads don't each wake every 50-250 us to try it (measured: 14% of its busy time).
+    if not turns.lock.acquire(timeout=wait):
+        with busy_timeout(conn, 0):  # as below: a writer stuck with its turn, try SQLite's lock once
             yield
+        return
+    try:
+        while True:
+            try:
+                fcntl.flock(turns.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    # A writer stuck with its turn: try SQLite's lock once, without its busy wait.
+                    with busy_timeout(conn, 0):
+                        yield
+                    return
+                time.sleep(pause)  # polled: flock itself has no timeout
+                pause = min(pause * 2, 250e-6)
+        try:
+            left = deadline - time.monotonic()
+            if wait != WAIT or left < WAIT - 0.01:  # SQLite's lock gets only what is left of the wait
+                with busy_timeout(conn, left):
+                    yield
+            else:
+                yield
+        finally:
+            fcntl.flock(turns.fd, fcntl.LOCK_UN)
     finally:
-        fcntl.flock(turns.fd, fcntl.LOCK_UN)
+        turns.lock.release()
+
+
+_LOCKS: dict[tuple[int, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def process_lock(path: str) -> threading.Lock:
+    """The lock a process's threads take before the flock of a file; keyed by the process id too,
+    so a worker forked from the master never inherits a lock the master happened to hold."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((os.getpid(), path), threading.Lock())
 
 
 class TurnFile:
@@ -54,8 +75,9 @@ class TurnFile:
     A thread's connection goes with its thread-local storage; a bare descriptor number would not.
     """
 
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, lock: threading.Lock | None = None):
         self.fd = fd
+        self.lock = lock or threading.Lock()  # shared by the process's threads (process_lock)
 
     def close(self) -> None:
         """Close the descriptor, once."""
