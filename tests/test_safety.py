@@ -128,6 +128,12 @@ MORE_URGENT = ["I've never had chest pain this bad before", 'crushing feeling in
                'my son posted a goodbye message on his socials and now he is not answering',
                "she's been giving away her things and says we won't have to put up with her much longer",
                'most mornings I think about stepping in front of the train', 'cant stop cutting tonight',
+               # lay words for classic red flags (safety_fit3.json, a fit set)
+               'she cant speak in full sentences', 'she has had two bowel accidents she didnt feel coming',
+               'I cannot control the toilet and my back is very painful', 'my flatmates kneecap has popped out',
+               'heard a crack, I cant take four steps on it', 'the dog bit my hand and its gushing everywhere',
+               'the blood is coming very much, the towel is full red', 'bleeding quite a lot for 20 minutes',
+               '32 wks preg n bub hasnt moved all day',
                # an age alone is not a past event; a past one never hides a current one
                "at 90 my nan fell and I think her hip is broken",
                'my mum had a stroke at 70 and now her face is drooping again']
@@ -155,6 +161,8 @@ MORE_NOT_URGENT = ['my back is killing me', 'my neck is killing me, can massage 
                    'I want to sleep and not wake up sore after my massage',
                    'my plants die whenever I go on holiday', 'I wrote a goodbye letter to my old job lol',
                    'I was cutting the hedge again today and my arms ache', 'we are giving away my old massage table',
+                   'my inhaler is not working as well as it used to so I got a new prescription',
+                   'my shoulder pops out sometimes since an old injury', 'the tap was gushing water',
                    # figurative, an age that dates it, a time phrase further along its clause (safety_fit*.json)
                    'This deadline is giving me a heart attack. Do you have any lunchtime slots?',
                    "My dad had a heart attack at 60. I'm 35 and healthy, can I have a deep tissue massage?",
