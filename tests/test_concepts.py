@@ -39,6 +39,11 @@ def concepts():
     ("my dad had a stroke this morning", "stroke_tia"),
     ("I think my mum just had a stroke", "stroke_tia"),
     ("he's having a heart attack", "heart_attack"),
+    # lay words from safety_fit3.json's misses (a fit set)
+    ("my biceps have swollen up since the pull-up challenge and my wee looks like flat coke", "rhabdomyolysis"),
+    ("grandpa suddenly couldn't see the right half of the page", "stroke_tia"),
+    ("my neck is really stiff and I've had a high fever since last night", "thunderclap_headache_meningitis"),
+    ("today's headache came on in a second, like a gunshot", "thunderclap_headache_meningitis"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
@@ -64,6 +69,8 @@ def test_negated_past_or_partial_is_not(concepts, message):
     "my dad had a stroke two years ago, can he have a massage?",
     "can massage help after a stroke?",
     "my son had a fever last week, all better now; can he have a sports massage?",
+    "the massage was instant relief for my headache", "my headache went away in a second after the massage",
+    "my neck is really stiff after sleeping funny", "I drink coke after my workout, is that ok?",
 ])
 def test_their_parts_alone_are_not(concepts, message):
     assert concepts.check(message) is None
