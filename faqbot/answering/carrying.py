@@ -19,10 +19,16 @@ from typing import TYPE_CHECKING
 from ..knowledge.text import data_lines
 
 if TYPE_CHECKING:
-    from .analysis import Analyzer
+    from .analysis import Term
     from .index import Index
 
-EVERYDAY_FLOOR = 0.2  # as in confidence(): an everyday word of the articles weighs at least this share
+EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
+
+
+def everyday_share(index: Index, term: str, everyday: float) -> float:
+    """The share of its IDF a term of the articles weighs with: less for their everyday words ("hands",
+    "work"), which say less about what a question is about than the articles' own words do."""
+    return min(1.0, max(EVERYDAY_FLOOR, index.keyness.get(term, everyday) / everyday))
 
 
 @lru_cache(maxsize=1)
@@ -48,15 +54,14 @@ def word_weight(index: Index, terms: tuple[str, ...], everyday: float, unseen: f
     seen = [t for t in terms if t in index]
     if not seen:
         return index.max_idf * unseen
-    return max(index.idf(t) * min(1.0, max(EVERYDAY_FLOOR, index.keyness.get(t, everyday) / everyday))
-               for t in seen)
+    return max(index.idf(t) * everyday_share(index, t, everyday) for t in seen)
 
 
-def carrying_words(analyzer: Analyzer, index: Index, text: str, everyday: float, unseen: float) -> list[Carrying]:
-    """The words of a (spelling-corrected) turn that carry its question, in order, each once."""
+def carrying_words(analysed: list[Term], index: Index, everyday: float, unseen: float) -> list[Carrying]:
+    """The words of a (spelling-corrected, analysed) turn that carry its question, in order, each once."""
     words: dict[str, list[str]] = {}
     skip = filler()
-    for term in analyzer.terms(text):
+    for term in analysed:
         if term.surface in skip:
             continue
         terms = words.setdefault(term.surface, [])

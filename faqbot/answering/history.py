@@ -17,6 +17,7 @@ from .conversation import Turn, earlier_topic, with_context
 from .turns import TurnDecision, decide
 
 if TYPE_CHECKING:
+    from .analysis import Term
     from .index import Hit
     from .pipeline import Trace
 
@@ -30,7 +31,7 @@ TIE_SHARE = 0.02
 class History:
     """The Bot's use of the earlier turns in answering (retrieval borrowing, ties, asked again)."""
 
-    def topic_words(self, text: str, own: list[str]) -> dict[str, str]:
+    def topic_words(self, analysed: list[Term], own: list[str]) -> dict[str, str]:
         """The words of a question that say what it is about, as typed, mapped to their terms.
 
         A word the articles are about (keyness), one our synonyms map ("hurt" -> pain), or a rare
@@ -38,13 +39,13 @@ class History:
         """
         keep = set(own)
         index, floor = self.index, self.settings.MIN_KEYNESS
-        return {t.surface: t.stem for t in self.analyzer.terms(text) if t.stem in keep and (
+        return {t.surface: t.stem for t in analysed if t.stem in keep and (
             index.keyness.get(t.stem, 0.0) >= floor or t.stem in self.mapped or t.stem not in index)}
 
-    def read_turn(self, question: str, corrected: str, own: list[str], history: list[Turn] | None,
+    def read_turn(self, question: str, analysed: list[Term], own: list[str], history: list[Turn] | None,
                   trace: Trace) -> TurnDecision:
         """Decide what kind of turn this is (its topic words read as spelling fixed them); note it in the trace."""
-        turn = decide(question, self.topic_words(corrected, own), history or [], own)
+        turn = decide(question, self.topic_words(analysed, own), history or [], own)
         trace.turn, trace.follow_up = turn, turn.borrows
         return turn
 

@@ -139,12 +139,13 @@ class Bot(Wording, History):
         question = self.smalltalk.strip_greeting(message)
         caution = caution_text(safety.cautions, safety.said)
         corrected = self.correct(question, trace)
-        own = self.query_terms(corrected, trace)
+        analysed = self.analyzer.terms(corrected)  # once: its terms, carrying words and topic words
+        own = self.query_terms(analysed, trace)
         weights = {t: 1.0 for t in own}
         if u and trace.corrections:  # the model reads "posure and allignment" as noise: give it the words meant
             vec = u.meaning.query(corrected)
             sims = self.retriever.similarities(vec, weights)
-        turn = self.read_turn(question, corrected, own, history, trace)  # the history is used only as it says
+        turn = self.read_turn(question, analysed, own, history, trace)  # the history is used only as it says
         weights, sims = self.with_history(turn, weights, vec, sims, history)
         trace.weights = weights
         topic = clinic_topic(question)

@@ -8,16 +8,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..knowledge.text import tokenize
-from .carrying import carrying_words, cover_by_words, reason
+from .carrying import carrying_words, cover_by_words, everyday_share, reason
 from .smalltalk import clinic_topic
 from .spelling import english_frequency
 
 if TYPE_CHECKING:
+    from .analysis import Term
     from .index import Hit
     from .pipeline import Trace
 
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
-EVERYDAY_FLOOR = 0.2  # the least an everyday word weighs in confidence: it may still be the point ("differ")
 
 
 class Wording:
@@ -43,14 +43,14 @@ class Wording:
                 return False
         return clinic_topic(text) is None
 
-    def query_terms(self, text: str, trace: Trace) -> list[str]:
-        """Analyse a question, dropping everyday words the corpus has never seen.
+    def query_terms(self, analysed: list[Term], trace: Trace) -> list[str]:
+        """A question's terms (analysed once, by the pipeline), dropping everyday words the corpus has never seen.
 
         "what *exactly* is remedial massage" should not lose confidence over "exactly";
         an unseen rare word ("pizza", "hamstring") stays and counts against confidence.
         """
         terms = []
-        for term in self.analyzer.terms(text):
+        for term in analysed:
             if term.stem not in self.index and english_frequency(term.surface) >= COMMON_WORD:
                 trace.ignored.append(term.surface)
                 continue
@@ -58,7 +58,7 @@ class Wording:
         trace.own_terms = terms
         # Everyday words set aside here may still be the point ("drink water"): the trace shows whether
         # the top passage covers them (answering/carrying.py).
-        trace.carrying = carrying_words(self.analyzer, self.index, text, self.settings.EVERYDAY_KEYNESS,
+        trace.carrying = carrying_words(analysed, self.index, self.settings.EVERYDAY_KEYNESS,
                                         self.settings.UNSEEN_WEIGHT)
         return terms
 
@@ -91,8 +91,7 @@ class Wording:
         # Everyday words ("hands", "little", "ask") say less about what a question is about than the
         # articles' own words do, so a long question's chatter doesn't outweigh its topic.
         everyday = self.settings.EVERYDAY_KEYNESS
-        seen = {t: w * min(1.0, max(EVERYDAY_FLOOR, index.keyness.get(t, everyday) / everyday))
-                for t, w in weights.items() if t in index}
+        seen = {t: w * everyday_share(index, t, everyday) for t, w in weights.items() if t in index}
         unseen = max((w for t, w in weights.items() if t not in index and t not in self.mapped), default=0.0)
         total = sum(w * index.idf(t) for t, w in seen.items()) + unseen * index.max_idf * self.settings.UNSEEN_WEIGHT
         found = sum(w * index.idf(t) for t, w in seen.items() if t in top.contributions)
