@@ -34,18 +34,22 @@ class Screen:
         """
         safety = self.gate.check(message)
         notes: list[str] = []
-        text, told_earlier = plain(message), [plain(t.message) for t in (history or [])[-WINDOW_TURNS:]]
+        text = plain(message)
+
+        def told_earlier(turns: int = WINDOW_TURNS) -> list[str]:  # read only once a red flag is raised
+            return [plain(t.message) for t in (history or [])[-turns:]]
+
         who = None  # who the red flag is about, read where the layer that raised it found it
         if safety.urgent is not None:
             hit = find(safety.urgent, clauses(text), text)
-            who = about(text, hit.said.split(" + ") if hit else (), told_earlier)
+            who = about(text, hit.said.split(" + ") if hit else (), told_earlier())
         resolved = resolve(message, history[-1].message) if history and safety.urgent is None else None
         if resolved:  # a red flag told over two turns: "my calf hurts" / "it's hot and swollen"
             urgent = self.gate.check(resolved).urgent
             if urgent:
                 safety = SafetyResult(urgent, safety.cautions, (*safety.matched, f"{urgent.name}: read as {resolved!r}"),
                                       safety.said)
-                who = about(text, (), told_earlier[-1:])  # resolve() wrote "my calf": the earlier turn says whose
+                who = about(text, (), told_earlier(1))  # resolve() wrote "my calf": the earlier turn says whose
         # The last turns read together: "an operation last week" then "my calf is hot and swollen".
         # After an urgent reply, "thanks, I'll go" must not bring the advice back; anything else about
         # it ("should I still have my massage?") is still read with it.
@@ -56,7 +60,7 @@ class Screen:
                 where = ". ".join([*earlier, message])
                 found = self.concepts.check(where)
             if found is not None:
-                who = about(plain(where), found.said, told_earlier)
+                who = about(plain(where), found.said, told_earlier())
                 told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
                 notes.append(f"red flag by concepts: {found.category} ({told})")
                 safety = self.urgent(safety, found.category, "by concepts")
@@ -75,7 +79,7 @@ class Screen:
                 safety = self.urgent(safety, flag.category, "by meaning")
                 # No words raised it: the red-flag words the concepts see stand for them.
                 read = plain(" ".join([*earlier, message])) if flag.window else text
-                who = about(read, tuple(self.concepts.tag(read).values()), told_earlier)
+                who = about(read, tuple(self.concepts.tag(read).values()), told_earlier())
         if safety.urgent is None:
             return safety, notes
         return replace(safety, about=who or About()), notes

@@ -24,6 +24,12 @@ class Intent:
     reply: str
 
 
+def answered(parts: list[Intent]) -> Intent:
+    """The intent a reply follows among a message's small-talk parts: the last that is not a greeting
+    ("hi, thanks so much" is thanked), else the last."""
+    return next((i for i in reversed(parts) if i.name != "greeting"), parts[-1])
+
+
 def load_intents(name: str, table: str, whole: bool) -> tuple[Intent, ...]:
     """Load intents from a TOML data file; whole=True anchors patterns to the message."""
     data = tomllib.loads(resources.files("faqbot.data").joinpath(name).read_text("utf-8"))
@@ -67,7 +73,7 @@ class SmallTalk:
         found = [self._intent(p) for p in parts if p]
         if len(found) < 2 or None in found:
             return None
-        return next((i for i in reversed(found) if i.name != "greeting"), found[-1])
+        return answered(found)
 
     def with_chatter(self, message: str, chatter) -> Intent | None:
         """Small talk said around words that ask nothing: "You are very good helper, thank you so much!",
@@ -87,7 +93,7 @@ class SmallTalk:
                 return None
             found.append(intent)
         said = [i for i in found if i is not None]
-        return next((i for i in reversed(said) if i.name != "greeting"), said[-1]) if said else None
+        return answered(said) if said else None
 
     def _intent(self, text: str) -> Intent | None:
         if not self._any.match(text):  # one scan: most messages are no small talk at all

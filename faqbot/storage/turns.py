@@ -75,9 +75,9 @@ class TurnFile:
     A thread's connection goes with its thread-local storage; a bare descriptor number would not.
     """
 
-    def __init__(self, fd: int, lock: threading.Lock | None = None):
+    def __init__(self, fd: int, lock: threading.Lock):
         self.fd = fd
-        self.lock = lock or threading.Lock()  # shared by the process's threads (process_lock)
+        self.lock = lock  # shared by the process's threads on this file (process_lock)
 
     def close(self) -> None:
         """Close the descriptor, once."""
