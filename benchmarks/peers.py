@@ -56,6 +56,7 @@ SYSTEMS = {
 PREFIXES = ("", "hi, ", "hello ", "Hi there. ", "quick question: ", "hey ", "sorry, ", "Hello! ", "um ")
 SUFFIXES = ("", "?", " thanks", " please", "??", " thank you", "...", " pls", " :)")
 MESSAGES = 30_000  # the sequence every system walks through (faqbot, the slowest, uses ~5,000 a run)
+LANES = 16  # visits in progress at once (interleave)
 KEYS = ("rps", "p50_ms", "p99_ms", "service_cpu_ms_per_request", "worker_cpu_ms_per_request")
 
 
@@ -100,9 +101,9 @@ def traffic(n: int = MESSAGES, seed: int = 22) -> list[dict]:
         used[q].add(text)
         return text
 
-    bodies: list[dict] = []
-    visit = 0
-    while len(bodies) < n:
+    visits: list[list[dict]] = []
+    visit = total = 0
+    while total < n:
         visit += 1
         messages = [rng.choice(openers)] if rng.random() < 0.2 else []
         for i in range(rng.choice((1, 1, 2, 3))):
@@ -114,8 +115,25 @@ def traffic(n: int = MESSAGES, seed: int = 22) -> list[dict]:
                 messages.append(next_typed())
         if rng.random() < 0.25:
             messages.append(rng.choice(closers))
-        bodies += [{"message": m, "session_id": f"visit-{visit:06d}"} for m in messages]
-    return bodies[:n]
+        visits.append([{"message": m, "session_id": f"visit-{visit:06d}"} for m in messages])
+        total += len(messages)
+    return interleave(visits)[:n]
+
+
+def interleave(visits: list[list[dict]], lanes: int = LANES) -> list[dict]:
+    """Send LANES visits side by side, a message of each in turn, so a visitor's next message comes
+    LANES requests after the last: with 8 in flight it is answered first, as a real visitor waits
+    for the reply, and the next one reads its conversation (sent back to back, the second message
+    of a visit raced the first and usually found no history at all)."""
+    bodies: list[dict] = []
+    waiting, slots = list(reversed(visits)), [None] * lanes
+    while waiting or any(slots):
+        for lane, visit in enumerate(slots):
+            if not visit and waiting:
+                visit = slots[lane] = waiting.pop()  # a new visit takes the lane of one that ended
+            if visit:
+                bodies.append(visit.pop(0))
+    return bodies
 
 
 def repeat_share(bodies: list[dict], first: int) -> float:

@@ -182,3 +182,37 @@ def test_a_follow_up_that_names_no_symptom_costs_one_embedding(bot, monkeypatch)
     embedded.clear()
     reply, _ = bot.converse(["my calf has been aching since the long flight home, roughly", "now it's hot and swollen"])
     assert reply.type == "urgent"
+
+
+def test_a_turn_keeps_its_vector_so_no_message_is_embedded_twice(embedder):
+    meaning = Meaning(CountingEmbedder(embedder))
+    vec = meaning.query("my calf has ached since the flight")
+    packed = meaning.pack(vec)
+    other_worker = Meaning(CountingEmbedder(embedder))  # a later message may reach another process
+    read = other_worker.turn_vector("my calf has ached since the flight", packed)
+    assert other_worker.embedder.texts == [] and read.dtype == np.float32 and float(read @ vec) > 0.9999
+    for stale in (None, "", packed[:40] + "*" + packed[41:], packed[:-8]):  # saved before, damaged, cut short
+        again = Meaning(CountingEmbedder(embedder))
+        assert float(again.turn_vector("my calf has ached since the flight", stale) @ vec) > 0.9999
+        assert again.embedder.texts == ["my calf has ached since the flight"]
+    another_model = Meaning(CountingEmbedder(embedder, checksum="0" * 64))  # never reads another model's vectors
+    another_model.turn_vector("my calf has ached since the flight", packed)
+    assert another_model.embedder.texts == ["my calf has ached since the flight"]
+
+
+def test_the_safety_window_reads_saved_vectors_not_the_model(bot, monkeypatch):
+    # Both messages name what red flags are made of, so the screen reads them together by meaning;
+    # each is still embedded once, when it is asked, even by a process that never saw the first.
+    meaning = bot.understanding.meaning
+    embedded = []
+    real = meaning.embedder.embed
+    monkeypatch.setattr(meaning.embedder, "embed", lambda texts: (embedded.extend(texts), real(texts))[1])
+    first, second = "my lower back is sore after the gardening", "and my leg aches a bit as well"
+    assert bot.screen.concepts.tag(first) and bot.screen.concepts.tag(second)
+    monkeypatch.setattr(meaning, "_queries", type(meaning._queries)())
+    _, turns = bot.converse([first])
+    assert turns[-1].vector and embedded == [first]
+    meaning._queries.clear()
+    embedded.clear()
+    reply, _ = bot.converse([second], turns)
+    assert embedded == [second] and reply.type != "urgent"

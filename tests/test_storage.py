@@ -21,7 +21,9 @@ def store(database):
 
 
 def turn(n: int, message: str | None = None, type_: str = "answer") -> Turn:
-    return Turn(f"reply-{n:04d}", message or f"question {n}", type_, {"sciatica": 1.0, "nerv": 0.5})
+    # A vector as Meaning.pack writes it: the safety window of later turns reads it back.
+    return Turn(f"reply-{n:04d}", message or f"question {n}", type_, {"sciatica": 1.0, "nerv": 0.5}, "doc#1",
+                "0123456789ab:" + "AAA8" * 256)
 
 
 def test_a_new_session_has_no_history(store):
@@ -32,7 +34,7 @@ def test_turns_come_back_oldest_first_and_only_the_last_few(store):
     for n in range(5):
         store.record("s1", turn(n), 0.5, "doc#1")
     assert [t.reply_id for t in store.history("s1")] == ["reply-0002", "reply-0003", "reply-0004"]
-    assert store.history("s1")[-1] == turn(4)  # the follow-up context (weights) survives the round trip
+    assert store.history("s1")[-1] == turn(4)  # its context (weights, passage, vector) survives the round trip
     assert store.history("s2") == []
 
 

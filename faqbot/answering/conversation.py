@@ -16,6 +16,7 @@ class Turn:
     type: str
     weights: dict[str, float] = field(default_factory=dict)
     passage: str | None = None  # the passage an answer was given from (sessions saved before: None)
+    vector: str | None = None  # the message's vector (Meaning.pack), for the safety window of later turns
 
 
 def earlier_topic(history: Sequence[Turn]) -> Turn | None:

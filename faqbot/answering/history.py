@@ -58,7 +58,7 @@ class History:
         earlier = earlier_topic(history or [])
         if u and earlier:  # meaning, like the words, borrows the earlier question's topic at a lower weight
             sims = self.retriever.similarities(vec, weights) + s.CONTEXT_WEIGHT * self.retriever.similarities(
-                u.meaning.query(earlier.message), weights)
+                u.meaning.turn_vector(earlier.message, earlier.vector), weights)
         return weights, sims
 
     def break_ties(self, turn: TurnDecision, hits: list[Hit], history: list[Turn] | None, trace: Trace) -> list[Hit]:

@@ -63,6 +63,7 @@ class Reply:
     top_passage: str | None = None
     trace: Trace = field(default_factory=Trace)
     actions: list[dict] = field(default_factory=list)  # call buttons: {"label", "tel"}
+    vector: str | None = None  # the message's vector, packed for its turn (not in the API's reply)
 
 
 def passage_json(hit: Hit) -> dict:
@@ -113,9 +114,16 @@ class Bot(Wording, History):
 
     def reply(self, message: str, history: list[Turn] | None = None) -> Reply:
         """Answer a validated message."""
+        u = self.understanding
+        vec = u.meaning.query(message) if u else None  # the one embedding every stage shares
+        reply = self._reply(message, history, vec)
+        if vec is not None:  # saved with the turn: a later message's safety window reads it, not the model
+            reply.vector = u.meaning.pack(vec)
+        return reply
+
+    def _reply(self, message: str, history: list[Turn] | None, vec) -> Reply:
         s, u = self.settings, self.understanding
         trace = Trace(threshold=s.CONFIDENCE_THRESHOLD)
-        vec = u.meaning.query(message) if u else None  # the one embedding every stage shares
         # Once: the safety screen needs it too.
         intent = self.smalltalk.match(message) or self.smalltalk.with_chatter(message, self.chatter)
         safety = self.safety(message, history, vec, trace, small_talk=intent is not None)
@@ -219,7 +227,7 @@ class Bot(Wording, History):
         reply = None
         for message in messages:
             reply = self.reply(message, turns)
-            turns.append(Turn(f"turn-{len(turns)}", message, reply.type, reply.weights, reply.top_passage))
+            turns.append(Turn(f"turn-{len(turns)}", message, reply.type, reply.weights, reply.top_passage, reply.vector))
         return reply, turns
 
     def fallback(self, question: str, why: str | None, caution: str | None,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from .addressee import About, about
 from .concepts import Concepts
 from .context import clauses
@@ -53,7 +55,8 @@ class Screen:
         # The last turns read together: "an operation last week" then "my calf is hot and swollen".
         # After an urgent reply, "thanks, I'll go" must not bring the advice back; anything else about
         # it ("should I still have my massage?") is still read with it.
-        earlier = [t.message for t in (history or [])[-WINDOW_TURNS:] if not (small_talk and t.type == "urgent")]
+        read_with = [t for t in (history or [])[-WINDOW_TURNS:] if not (small_talk and t.type == "urgent")]
+        earlier = [t.message for t in read_with]
         if safety.urgent is None:
             found, where = self.concepts.check(message), message
             if found is None and earlier:
@@ -66,11 +69,13 @@ class Screen:
                 safety = self.urgent(safety, found.category, "by concepts")
         u = self.understanding
         if safety.urgent is None and u is not None:
-            # The window costs an embedding: read it only when the new message and the turns before it
-            # both say something a red flag is made of (a body part, a symptom, an onset...): "how many
-            # sessions?" completes none, and after "what is remedial massage?" there is nothing to complete.
+            # Read the window only when the new message and the turns before it both say something a
+            # red flag is made of (a body part, a symptom, an onset...): "how many sessions?" completes
+            # none, and after "what is remedial massage?" there is nothing to complete. The window is
+            # its turns' vectors summed (each saved with its turn), not the turns embedded again together:
+            # no message pays for a second embedding, and every safety set scored the same within one case.
             told = earlier and self.concepts.tag(message) and self.concepts.tag(". ".join(earlier))
-            window = u.meaning.query(" ".join([*earlier, message])) if told else None
+            window = together([*(u.meaning.turn_vector(t.message, t.vector) for t in read_with), vec]) if told else None
             flag = u.red_flag(vec, window)
             if flag is not None:
                 where = "the last turns together" if flag.window else "the message"
@@ -88,3 +93,9 @@ class Screen:
         """The result with the rule whose advice covers a red-flag category."""
         rule = self.gate.for_category(category)
         return SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: {how}"), safety.said)
+
+
+def together(vectors: list[np.ndarray]) -> np.ndarray:
+    """Turns read together by meaning: their unit vectors summed, scaled to unit length again."""
+    total = np.sum(vectors, axis=0)
+    return total / max(float(np.linalg.norm(total)), 1e-12)

@@ -4,10 +4,13 @@ One `Meaning` per process wraps the shipped model (embedding.py). Every text the
 advance (passages, their visitor questions, the safety and small-talk examples) is embedded once
 and kept in memory and in a file keyed by the model's checksum, so a restart or a knowledge edit
 embeds only texts it has not seen. A visitor's message is embedded once per reply, and a
-repeated message not at all (a bounded cache).
+repeated message not at all (a bounded cache); its vector is saved with its turn (`pack`), so a later
+message that reads it again in its conversation does not embed it a second time.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 import os
@@ -60,6 +63,21 @@ class Meaning:
             if len(self._queries) > QUERY_CACHE:
                 self._queries.popitem(last=False)
         return vec
+
+    def pack(self, vec: np.ndarray) -> str:
+        """A message's vector as text for its saved turn: the model's checksum, then float16 in base64."""
+        return f"{self.checksum[:12]}:{base64.b64encode(vec.astype('<f2').tobytes()).decode('ascii')}"
+
+    def turn_vector(self, message: str, packed: str | None) -> np.ndarray:
+        """An earlier turn's vector: the one saved with it, else (saved before, or by another model) embedded."""
+        if packed and packed.startswith(f"{self.checksum[:12]}:"):
+            try:
+                vec = np.frombuffer(base64.b64decode(packed[13:], validate=True), "<f2").astype(np.float32)
+            except (binascii.Error, ValueError):
+                vec = None
+            if vec is not None and vec.shape == (self.dim,):
+                return vec
+        return self.query(message)
 
     def known(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Return the vectors of texts known in advance, embedding only those never seen before."""

@@ -84,7 +84,7 @@ def chat():
     reply = bot.reply(message, questions.history(session_id) if given else [])  # a new session has no past
     g.answer_type = reply.type  # for the access log (faqbot/webapp/security.py)
     reply_id = secrets.token_urlsafe(9)
-    questions.record(session_id, Turn(reply_id, message, reply.type, reply.weights, reply.top_passage), reply.confidence,
+    questions.record(session_id, Turn(reply_id, message, reply.type, reply.weights, reply.top_passage, reply.vector), reply.confidence,
                      reply.top_passage)
     return jsonify({"session_id": session_id, "reply_id": reply_id, **reply_json(reply), "contact": contact()})
 
