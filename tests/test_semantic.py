@@ -158,9 +158,11 @@ def test_the_shipped_parameters_are_what_faqbot_fit_produces(tmp_path):
     files = [Path(f"eval/{name}") for name in shipped["fitted"]["on"]]
     safety = [Path(f"eval/{name}") for name in shipped["fitted"]["safety"]]
     refit = fit_all(lambda p: pipeline.Bot(settings, passages, meaning=meaning, params=p), files, safety, out=tmp_path)
+    assert np.allclose(refit["gate"]["weights"], shipped["gate"]["weights"], atol=1e-4)
     for part in ("safety", "gate"):
-        assert np.allclose(refit[part]["weights"], shipped[part]["weights"], atol=1e-4)
         assert refit[part]["threshold"] == pytest.approx(shipped[part]["threshold"], abs=1e-4)
+    assert refit["safety"]["k"] == shipped["safety"]["k"]
+    assert refit["safety"]["cross_validated"] == shipped["safety"]["cross_validated"]
     assert refit["smalltalk_min"] == shipped["smalltalk_min"] and refit["topic_min"] == shipped["topic_min"]
     bank = json.loads((tmp_path / "safety_bank.json").read_text())
     assert bank["examples"] == json.loads((MODEL_DIR.parent / "safety_bank.json").read_text())["examples"]
@@ -216,3 +218,22 @@ def test_the_safety_window_reads_saved_vectors_not_the_model(bot, monkeypatch):
     embedded.clear()
     reply, _ = bot.converse([second], turns)
     assert embedded == [second] and reply.type != "urgent"
+
+
+def test_a_red_flag_by_meaning_is_nearer_red_flags_than_harmless_lookalikes(bot):
+    u = bot.understanding
+    threshold = u.params["safety"]["threshold"]
+    score = lambda text: u.red_flag_score(u.meaning.query(text))  # noqa: E731
+    # The first from eval/safety_fit.json (a fit set); the lookalikes say the same words harmlessly.
+    assert score("My grandad's on digoxin, he's been vomiting and says everything looks yellowish. "
+                 "We think he might have mixed up his pills.") >= threshold
+    for calm in ("my legs are killing me after leg day, can you loosen them up?",
+                 "I had a DVT five years ago, all treated and fine now. Is massage ok?",
+                 "What is remedial massage?"):
+        assert score(calm) < threshold, calm
+
+
+def test_nearness_is_the_mean_of_the_k_nearest():
+    from faqbot.answering.understanding import nearness
+    assert nearness(np.array([0.1, 0.9, 0.5, 0.7]), 2) == pytest.approx(0.8)
+    assert nearness(np.array([0.3, 0.5]), 5) == pytest.approx(0.4) and nearness(np.array([]), 3) == 0.0

@@ -79,7 +79,7 @@ class Screen:
             flag = u.red_flag(vec, window)
             if flag is not None:
                 where = "the last turns together" if flag.window else "the message"
-                notes.append(f"red flag by meaning in {where}: {flag.category} (p={flag.probability:.2f}; "
+                notes.append(f"red flag by meaning in {where}: {flag.category} (nearer red flags by {flag.score:+.3f}; "
                              f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
                 safety = self.urgent(safety, flag.category, "by meaning")
                 # No words raised it: the red-flag words the concepts see stand for them.

@@ -1,8 +1,8 @@
 """Fit the meaning layer on labelled data (`faqbot fit`): its parameters become data, not hand-set numbers.
 
-- the red-flag classifier: logistic regression over sentence vectors, red flags of the red-team
-  fit set against its harmless lookalikes and the articles' own passages and visitor questions;
-  its threshold is the lowest whose false alarms, in 5-fold cross-validation, stay within budget;
+- the red-flag scorer: nearness to the red-team fit sets' red flags against nearness to their
+  harmless lookalikes and the fit files' visitor questions; its threshold is the lowest whose
+  false alarms, each red-team set held out in turn, stay within budget;
 - the small-talk and clinic-topic margins (how much closer than any passage an example must be):
   the lowest that takes no question of another kind in the fit files (a swallowed question is
   worse than a missed "thanks");
@@ -54,43 +54,71 @@ def probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(X @ w + b, -50, 50)))
 
 
-def write_bank(paths: list[Path], out: Path = DATA) -> list[dict]:
-    """Copy red-team fit sets into the shipped bank: (category or "harmless", text) examples."""
+def write_bank(paths: list[Path], out: Path = DATA, questions: list[Path] = ()) -> list[dict]:
+    """Copy red-team fit sets into the shipped bank: (category or "harmless", text) examples.
+
+    The visitor questions of the question fit files (all but their red flags) follow as harmless
+    examples: no question about massage should sit nearer the red flags than the harmless.
+    """
     cases = [c for path in paths for c in parse_eval(path.read_bytes(), max_length=10_000)]
     examples = [{"label": c.get("category") or "red_flag" if c["kind"] == "urgent" else "harmless",
                  "text": " ".join(c["turns"]) if "turns" in c else c["q"]} for c in cases]
+    seen = {e["text"] for e in examples}
+    for path in questions:
+        for c in parse_eval(path.read_bytes(), max_length=10_000):
+            text = " ".join(c["turns"]) if "turns" in c else c["q"]
+            if c["kind"] != "urgent" and text not in seen:
+                seen.add(text)
+                examples.append({"label": "harmless", "text": text})
     bank = {"about": "Red-flag examples by category, and harmless lookalikes, for the safety gate's meaning layer "
-                     "(faqbot/answering/understanding.py). Written by `faqbot fit` from a red-team set written blind "
-                     "for fitting (multi-turn cases as their turns read together; cautions count as harmless).",
-            "source": [path.name for path in paths], "examples": examples}
+                     "(faqbot/answering/understanding.py). Written by `faqbot fit` from red-team sets written blind "
+                     "for fitting (multi-turn cases as their turns read together; cautions count as harmless), "
+                     "then the question fit sets' visitor questions as harmless.",
+            "source": [path.name for path in paths], "questions": [path.name for path in questions],
+            "examples": examples}
     (out / "safety_bank.json").write_text(json.dumps(bank, indent=1, ensure_ascii=False) + "\n", "utf-8")
     return examples
 
 
-def fit_safety(bot: Bot, max_false_alarm: float, harmless: list[str], l2: float = 1.0) -> dict:
-    """Fit the red-flag classifier; choose its threshold by cross-validated false alarms.
+def top_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    """Each row's mean of its k largest values."""
+    k = min(k, sims.shape[1])
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
 
-    Besides the bank's lookalikes, the articles' passages and visitor questions and the fit files'
-    other questions (harmless) are negatives: no question about massage should read as an emergency.
+
+def fit_safety(bot: Bot, max_false_alarm: float, sizes: list[int], ks: tuple[int, ...] = (3, 5, 7, 10)) -> dict:
+    """Choose the red-flag scorer's neighbours and threshold, each red-team set held out in turn.
+
+    A held-out set's messages are scored against the other sets' examples (and every visitor
+    question as harmless): the threshold is the lowest whose false alarms on the held-out
+    lookalikes stay within budget, and k the number of neighbours that then catches most red flags.
+    Held out by set, not at random: a set's writer repeats her own phrasings, which random folds
+    would reward.
     """
     u = bot.understanding
-    bank = u.flags.vectors
-    passages = np.vstack([u.index.vectors, u.meaning.known(harmless)])
-    y = np.array([label != "harmless" for label in u.flags.labels], float)
-    folds = np.array_split(np.random.default_rng(0).permutation(len(bank)), FOLDS)
-    held_out = np.zeros(len(bank))
-    for fold in folds:
-        train = np.setdiff1d(np.arange(len(bank)), fold)
-        w, b = logistic_fit(np.vstack([bank[train], passages]), np.r_[y[train], np.zeros(len(passages))], l2)
-        held_out[fold] = probabilities(w, b, bank[fold])
-    harmless = np.sort(held_out[y == 0])
-    allowed = int(np.floor(max_false_alarm * len(harmless)))
-    threshold = float(harmless[-allowed - 1]) + 1e-6 if allowed < len(harmless) else 0.5
-    threshold = max(threshold, 0.5)
-    w, b = logistic_fit(np.vstack([bank, passages]), np.r_[y, np.zeros(len(passages))], l2)
-    return {"weights": [round(float(x), 6) for x in w], "bias": round(b, 6), "threshold": round(threshold, 6),
-            "l2": l2, "cross_validated": {"recall": round(float((held_out[y == 1] >= threshold).mean()), 4),
-                                          "false_alarms": round(float((held_out[y == 0] >= threshold).mean()), 4)}}
+    vectors = u.flags.vectors
+    red = np.array([label != "harmless" for label in u.flags.labels], bool)
+    group = np.full(len(vectors), -1)  # -1: a visitor question, never held out
+    for g, (start, size) in enumerate(zip(np.cumsum([0, *sizes[:-1]]), sizes)):
+        group[start:start + size] = g
+    scored = group >= 0
+    best = None
+    for k in ks:
+        held = np.zeros(len(vectors))
+        for g in range(len(sizes)):
+            out, train = group == g, group != g
+            held[out] = (top_mean(vectors[out] @ vectors[train & red].T, k)
+                         - top_mean(vectors[out] @ vectors[train & ~red].T, k))
+        harmless = np.sort(held[scored & ~red])
+        allowed = int(np.floor(max_false_alarm * len(harmless)))
+        threshold = float(harmless[-allowed - 1]) + 1e-6 if allowed < len(harmless) else 0.0
+        recall = float((held[scored & red] >= threshold).mean())
+        if best is None or recall > best[1]:
+            best = (k, recall, float((held[scored & ~red] >= threshold).mean()), threshold)
+    k, recall, false_alarms, threshold = best
+    return {"method": "nearest neighbours", "k": k, "threshold": round(threshold, 6),
+            "cross_validated": {"held_out": "one red-team set at a time", "recall": round(recall, 4),
+                                "false_alarms": round(false_alarms, 4)}}
 
 
 def lowest_clean_margin(negative: list[float]) -> float:
@@ -173,13 +201,13 @@ def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
 def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01,
             out: Path = DATA) -> dict:
     """Fit everything and write fitted.json and safety_bank.json (to faqbot/data); bot_factory(params) builds a bot."""
-    write_bank(safety_files, out)
+    write_bank(safety_files, out, files)
     bot = bot_factory({})
     if bot.understanding is None:
         raise RuntimeError("the semantic model is off or unavailable: nothing to fit")
     cases = [c for f in files for c in parse_eval(f.read_bytes(), max_length=10_000)]
-    harmless = [" ".join(c["turns"]) if "turns" in c else c["q"] for c in cases if c["kind"] != "urgent"]
-    params: dict = {"safety": fit_safety(bot, max_false_alarm, harmless)}
+    sizes = [len(parse_eval(f.read_bytes(), max_length=10_000)) for f in safety_files]
+    params: dict = {"safety": fit_safety(bot, max_false_alarm, sizes)}
     params.update(fit_intents(bot, cases))
     params["gate"] = fit_gate(bot_factory({k: v for k, v in params.items() if k != "gate"}), cases)
     params["fitted"] = {"on": [f.name for f in files], "safety": [f.name for f in safety_files],
