@@ -237,3 +237,16 @@ def test_nearness_is_the_mean_of_the_k_nearest():
     from faqbot.answering.understanding import nearness
     assert nearness(np.array([0.1, 0.9, 0.5, 0.7]), 2) == pytest.approx(0.8)
     assert nearness(np.array([0.3, 0.5]), 5) == pytest.approx(0.4) and nearness(np.array([]), 3) == 0.0
+
+
+def test_numpy_gets_one_blas_thread_unless_told_otherwise():
+    # A web worker's threads are the parallelism; BLAS threads of its own spun against them.
+    import subprocess
+    import sys
+    code = "import faqbot, os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])"
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          check=True).stdout.split() == ["1", "1"]
+    told = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**env, "OPENBLAS_NUM_THREADS": "2"}, check=True).stdout.split()
+    assert told == ["2", "1"]
