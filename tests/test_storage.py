@@ -1,6 +1,7 @@
 """The store's contract, run against both engines: SQLite (the default) and a real PostgreSQL."""
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -36,6 +37,12 @@ def test_turns_come_back_oldest_first_and_only_the_last_few(store):
     assert [t.reply_id for t in store.history("s1")] == ["reply-0002", "reply-0003", "reply-0004"]
     assert store.history("s1")[-1] == turn(4)  # its context (weights, passage, vector) survives the round trip
     assert store.history("s2") == []
+
+
+def test_a_turn_saved_by_a_newer_version_is_read_without_what_this_one_does_not_know(store):
+    # During a rolling upgrade an older worker reads what a newer one saved.
+    store.record("s1", SimpleNamespace(**turn(1).__dict__, mood="curious"), 0.5, None)
+    assert store.history("s1") == [turn(1)]
 
 
 def test_an_expired_session_starts_afresh(store):

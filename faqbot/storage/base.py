@@ -10,9 +10,12 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 from typing import NamedTuple
 
 from ..answering.conversation import Turn
+
+TURN_FIELDS = frozenset(f.name for f in fields(Turn))
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +198,9 @@ class Store:
             if row is None or row[0] < time.time() - self.session_ttl:
                 return []
             turns = json.loads(row[1]) if isinstance(row[1], str) else row[1]
-            return [Turn(**t) for t in turns[-self.max_turns:]]
+            # Fields a later version added are left out: during a rolling upgrade, an older worker
+            # reads turns a newer one saved (this version added `vector`; older ones fail on it).
+            return [Turn(**{k: v for k, v in t.items() if k in TURN_FIELDS}) for t in turns[-self.max_turns:]]
         return self._safely("read", read, [])
 
     def _maybe_purge(self, now: float) -> None:
