@@ -55,6 +55,9 @@ def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, catego
     "I fell off my bike and my wrist looked bent, but that was five years ago",  # over
     "my calf is a bit sore after running",  # one concept is no combination
     "what is a stroke?",
+    # asked in general (safety_fit4.json, a fit set): the clause reports no one's symptom
+    "What would you do if a client started bleeding heavily from a cut during a session?",
+    "im doing my cert IV in massage. whats the protocol if a client mentions numbness in the saddle area?",
 ])
 def test_negated_past_or_partial_is_not(concepts, message):
     assert concepts.check(message) is None

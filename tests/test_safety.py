@@ -230,6 +230,14 @@ def test_a_caution_inside_a_compound_word_still_counts(message, condition):
     ("Is there a difference between angina and a heart attack?", False),
     ("what should your staff do if a client has a stroke on the table?", False),
     ("What are the early signs of a blood clot in the leg?", False),
+    # put to a clinic's client after "if", or to anyone after "what if" / "suppose" (safety_fit*, fit sets)
+    ("If a client got chest pain during a massage, what would your therapist do?", False),
+    ("Suppose someone said they wanted to end it all mid-massage, would the therapist know?", False),
+    ("whats the diff between angina and a heart attack", False),
+    # ...but a bare "if someone" may be now, and "if I" is the visitor
+    ("what do I do if someone has crushing chest pain", True),
+    ("if I have crushing chest pain should I still come in?", True),
+    ("my client has crushing chest pain right now", True),
     # ...clause by clause: a symptom told beside the question is still one.
     ("how do you tell if its a heart attack, I have crushing chest pain", True),
     ("What are the signs of a stroke? My husband's face is drooping on one side", True),

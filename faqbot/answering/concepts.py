@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .context import CLAUSE_BREAK, SENTENCE_BREAK, negated
+from .context import CLAUSE_BREAK, GENERAL_QUESTION, SENTENCE_BREAK, negated
 from .safety import plain
 
 # A symptom told as over: "broke my wrist five years ago", "used to get chest pain".
@@ -78,7 +78,8 @@ class Concepts:
             for m in pattern.finditer(sentence):
                 start = max([0] + [e + 1 for e in ends if e < m.start()])
                 clause = sentence[start : min(e for e in ends if e >= m.start())]
-                if negated(clause, m.start() - start) or (name not in self.context and over(clause, sentence)):
+                if negated(clause, m.start() - start) or GENERAL_QUESTION.search(clause) or (
+                        name not in self.context and over(clause, sentence)):
                     continue
                 found.append((name, m.group(0)))
                 break

@@ -26,13 +26,17 @@ PSEUDO_NEGATION = re.compile(
 )
 # A clause that asks about a condition in general reports no one's symptom (ConText's
 # "hypothetical"): "whats the difference between a heart attack and a cardiac arrest", "what would
-# you do if someone fainted on the table". Clause by clause, so "how do you tell if its a heart
-# attack, my chest is crushing" still fires on its second clause. (Messages arrive without
-# apostrophes: see plain().)
+# you do if someone fainted on the table", "if a client got chest pain on the table". Clause by
+# clause, so "how do you tell if its a heart attack, my chest is crushing" still fires on its second
+# clause. A condition put to a clinic's client is hypothetical after "if"; to anyone else only
+# after "what if", "suppose" or "imagine" ("what do I do if someone is not breathing" may be now).
+# (Messages arrive without apostrophes: see plain().)
 GENERAL_QUESTION = re.compile(
-    r"\b(?:difference between|is it true|what (?:would|do|should) (?:you|your \w+|they) do if|"
+    r"\b(?:diff(?:erence)? between|is it true|what (?:would|do|should) (?:you|your \w+|they) do if|"
     r"(?:what are|whats|what is) the (?:\w+ )?(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
-    r"trained to (?:spot|recogni[sz]e))\b"
+    r"trained to (?:spot|recogni[sz]e)|"
+    r"(?:if|suppose|supposing|imagine|what if|in case) (?:a |an |the |your )?(?:\w+ )?(?:client|customer|patient)s?|"
+    r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:someone|somebody|anyone))\b"
 )
 # Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
 # "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
