@@ -226,6 +226,7 @@ def test_a_caution_inside_a_compound_word_still_counts(message, condition):
     ("He had a heart attack in 2020, now he has crushing chest pain", True),
     ("My uncle had a heart attack in 2019, he is fine. Can I book him a massage?", False),
     ("I broke my collarbone as a kid. Is a shoulder massage ok?", False),
+    ("I broke my wrist 2 yrs ago, can you massage the forearm?", False),  # time units as phones type them
     # A clause asking about a condition in general reports no one's symptom...
     ("Is there a difference between angina and a heart attack?", False),
     ("what should your staff do if a client has a stroke on the table?", False),
@@ -244,3 +245,10 @@ def test_a_caution_inside_a_compound_word_still_counts(message, condition):
 ])
 def test_what_a_match_reports_is_read_in_its_sentence_and_clause(message, urgent):
     assert (default_gate().check(message).urgent is not None) is urgent, default_gate().check(message).matched
+
+
+def test_abbreviated_time_units_are_written_out_and_a_heart_rate_is_left():
+    from faqbot.answering.safety import plain
+    assert plain("took them 2hrs ago, last wk was fine, 10 yrs clean") == \
+        "took them 2 hours ago, last week was fine, 10 years clean"
+    assert plain("my hr is 180 this wkend") == "my hr is 180 this wkend"

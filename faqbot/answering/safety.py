@@ -61,9 +61,21 @@ def resolve(message: str, previous: str) -> str | None:
     return PRONOUN.sub(f"my {parts[-1]} is", text, count=1)
 
 
+# Time units as phones abbreviate them, written out so that every time phrase reads them
+# ("10 yrs ago", "last wk", "2 hrs ago"); "hr" alone is left (a heart rate).
+TIME_UNITS = {"yr": "year", "yrs": "years", "wk": "week", "wks": "weeks", "mth": "month", "mths": "months",
+              "mnth": "month", "mnths": "months", "hrs": "hours"}
+TIME_UNIT = re.compile(r"(?<=[\d\s])(" + "|".join(TIME_UNITS) + r")\b")
+
+
 def plain(message: str) -> str:
-    """Case-fold and drop apostrophes, as the rules are written."""
-    return normalise(message).replace("'", "")
+    """Case-fold, drop apostrophes and write out abbreviated time units, as the rules are written."""
+    return TIME_UNIT.sub(written_out, normalise(message).replace("'", ""))
+
+
+def written_out(m: re.Match) -> str:
+    """A time unit written out, apart from the number it was typed against ("2hrs" -> "2 hours")."""
+    return (" " if m.string[m.start() - 1].isdigit() else "") + TIME_UNITS[m.group(1)]
 
 
 class Finding(NamedTuple):
