@@ -201,10 +201,12 @@ def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
 def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01,
             out: Path = DATA) -> dict:
     """Fit everything and write fitted.json and safety_bank.json (to faqbot/data); bot_factory(params) builds a bot."""
-    write_bank(safety_files, out, files)
+    examples = write_bank(safety_files, out, files)
     bot = bot_factory({})
     if bot.understanding is None:
         raise RuntimeError("the semantic model is off or unavailable: nothing to fit")
+    if bot.understanding.flags.texts != [e["text"] for e in examples]:  # fit_safety holds sets out by position
+        raise RuntimeError("the bot's red-flag bank is not the one these sets make: fit into faqbot/data")
     cases = [c for f in files for c in parse_eval(f.read_bytes(), max_length=10_000)]
     sizes = [len(parse_eval(f.read_bytes(), max_length=10_000)) for f in safety_files]
     params: dict = {"safety": fit_safety(bot, max_false_alarm, sizes)}
