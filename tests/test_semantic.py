@@ -143,7 +143,12 @@ def test_red_flags_by_meaning_name_their_category_and_advice(bot):
 
 
 @pytest.mark.parametrize("message, intent", [("ok cheers, c ya", "thanks"),
-                                             ("r u a real person or a bot??", "about the bot")])
+                                             ("r u a real person or a bot??", "about the bot"),
+                                             # eval/gate_fit2.json (a fit set): none of them is an example
+                                             ("great answer, very clear", "compliment"),
+                                             ("cya l8r", "goodbye"),
+                                             ("Is this an automated service, or is somebody actually reading these?",
+                                              "about the bot")])
 def test_small_talk_by_meaning(bot, message, intent):
     reply = bot.reply(message)  # from eval/visitors_a.json (the fit set); no pattern matches it whole
     assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"
