@@ -231,6 +231,11 @@ def test_a_caution_inside_a_compound_word_still_counts(message, condition):
     ("Is there a difference between angina and a heart attack?", False),
     ("what should your staff do if a client has a stroke on the table?", False),
     ("What are the early signs of a blood clot in the leg?", False),
+    ("What are the usual warning signs of a heart attack? Nothing is happening right now.", False),
+    # "-free" after the symptom negates it (NegEx's post-negation; safety_fit4.json, a fit set)
+    ("My daughter has epilepsy but has been seizure-free for 2 years. Any precautions?", False),
+    ("chest pain free for a year now, can I book", False),
+    ("my son is having a seizure right now", True),
     # put to a clinic's client after "if", or to anyone after "what if" / "suppose" (safety_fit*, fit sets)
     ("If a client got chest pain during a massage, what would your therapist do?", False),
     ("Suppose someone said they wanted to end it all mid-massage, would the therapist know?", False),

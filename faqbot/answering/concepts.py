@@ -78,7 +78,7 @@ class Concepts:
             for m in pattern.finditer(sentence):
                 start = max([0] + [e + 1 for e in ends if e < m.start()])
                 clause = sentence[start : min(e for e in ends if e >= m.start())]
-                if negated(clause, m.start() - start) or GENERAL_QUESTION.search(clause) or (
+                if negated(clause, m.start() - start, m.end() - start) or GENERAL_QUESTION.search(clause) or (
                         name not in self.context and over(clause, sentence)):
                     continue
                 found.append((name, m.group(0)))

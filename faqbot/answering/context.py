@@ -33,7 +33,7 @@ PSEUDO_NEGATION = re.compile(
 # (Messages arrive without apostrophes: see plain().)
 GENERAL_QUESTION = re.compile(
     r"\b(?:diff(?:erence)? between|is it true|what (?:would|do|should) (?:you|your \w+|they) do if|"
-    r"(?:what are|whats|what is) the (?:\w+ )?(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
+    r"(?:what are|whats|what is) the (?:\w+ ){0,2}(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
     r"trained to (?:spot|recogni[sz]e)|"
     r"(?:if|suppose|supposing|imagine|what if|in case) (?:a |an |the |your )?(?:\w+ )?(?:client|customer|patient)s?|"
     r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:someone|somebody|anyone))\b"
@@ -49,13 +49,17 @@ PAST_EVENT = (r"(years?|months?) back\b|\bin (19|20)\d\d\b|"
               r"\b(had|got|suffered|was diagnosed)\b[^.,;]{0,30}\bat (the )?(age (of )?)?[2-9]\d\b"
               r"(?! ?(weeks?|wks|am|pm|o.?clock|mins?|minutes|kg|km|:))|"
               r"when (i|he|she|they) (was|were) [1-9]\d?\b")
+POST_NEGATION = re.compile(r"[- ]?free\b")  # "seizure-free", "symptom free"
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
 PAST_WINDOW = 45  # characters either side of a match that its time phrase ("two years ago") stands in
 SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
 
 
-def negated(clause: str, start: int) -> bool:
-    """Tell whether a negation cue stands within a few words before position start."""
+def negated(clause: str, start: int, end: int | None = None) -> bool:
+    """Tell whether a negation cue stands within a few words before position start, or right after
+    the match that ends at end ("seizure-free for two years", "pain free": NegEx's post-negation)."""
+    if end is not None and POST_NEGATION.match(clause, end):
+        return True
     before = PSEUDO_NEGATION.sub(" ", clause[:start])
     window = " ".join(before.split()[-NEGATION_WINDOW:])
     return bool(NEGATION.search(window))

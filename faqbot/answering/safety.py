@@ -91,7 +91,7 @@ def hits(patterns: tuple[re.Pattern, ...], parts: list[str]) -> Iterator[tuple[s
             continue
         for pattern in patterns:
             for m in pattern.finditer(clause):
-                if not negated(clause, m.start()):
+                if not negated(clause, m.start(), m.end()):
                     yield clause, m
 
 
