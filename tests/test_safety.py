@@ -65,6 +65,13 @@ def test_negation_only_reaches_its_own_clause():
     ("I recently had a heart attack", "heart", "cardiologist"),
     ("can massage help me rely on my painkillers less?", "your medication", "pharmacist"),
     ("I'm sick of living on painkillers for my back", "your medication", "doctor"),
+    # more of the usual contraindications (the misses of safety_fit.json, a fit set)
+    ("I sprained my ankle two days ago at netball", "sprain", "physiotherapist"),
+    ("Pulled my hamstring at training yesterday", "strain", "physiotherapist"),
+    ("I had a knee arthroscopy 3 weeks ago", "surgery", "surgeon"),
+    ("I was diagnosed with osteopenia", "fragile bones", "GP"),
+    ("I've got tinea between my toes", "skin condition", "pharmacist"),
+    ("my blood pressure has been high lately, around 160/100", "blood pressure", "cardiologist"),
 ])
 def test_contraindications_get_a_caution_naming_condition_and_who_to_ask(message, condition, who):
     result = default_gate().check(message)
@@ -257,3 +264,9 @@ def test_abbreviated_time_units_are_written_out_and_a_heart_rate_is_left():
     assert plain("took them 2hrs ago, last wk was fine, 10 yrs clean") == \
         "took them 2 hours ago, last week was fine, 10 years clean"
     assert plain("my hr is 180 this wkend") == "my hr is 180 this wkend"
+
+
+@pytest.mark.parametrize("message", ["does massage help muscle repair?", "will it help my recovery from soft tissue injuries?",
+                                     "what is a hamstring?"])
+def test_the_articles_own_words_about_injuries_get_no_caution(message):
+    assert not default_gate().check(message).cautions
