@@ -242,6 +242,8 @@ def test_nearness_is_the_mean_of_the_k_nearest():
     from faqbot.answering.understanding import nearness
     assert nearness(np.array([0.1, 0.9, 0.5, 0.7]), 2) == pytest.approx(0.8)
     assert nearness(np.array([0.3, 0.5]), 5) == pytest.approx(0.4) and nearness(np.array([]), 3) == 0.0
+    # row by row, as `faqbot fit` scores a held-out set
+    assert nearness(np.array([[0.1, 0.9, 0.5, 0.7], [0.2, 0.4, 0.0, 0.6]]), 2) == pytest.approx([0.8, 0.5])
 
 
 def test_numpy_gets_one_blas_thread_unless_told_otherwise():

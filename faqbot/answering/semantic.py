@@ -66,13 +66,18 @@ class Meaning:
 
     def pack(self, vec: np.ndarray) -> str:
         """A message's vector as text for its saved turn: the model's checksum, then float16 in base64."""
-        return f"{self.checksum[:12]}:{base64.b64encode(vec.astype('<f2').tobytes()).decode('ascii')}"
+        return self.stamp + base64.b64encode(vec.astype("<f2").tobytes()).decode("ascii")
+
+    @property
+    def stamp(self) -> str:
+        """What a packed vector starts with: which model made it."""
+        return f"{self.checksum[:12]}:"
 
     def turn_vector(self, message: str, packed: str | None) -> np.ndarray:
         """An earlier turn's vector: the one saved with it, else (saved before, or by another model) embedded."""
-        if packed and packed.startswith(f"{self.checksum[:12]}:"):
+        if packed and packed.startswith(self.stamp):
             try:
-                vec = np.frombuffer(base64.b64decode(packed[13:], validate=True), "<f2").astype(np.float32)
+                vec = np.frombuffer(base64.b64decode(packed[len(self.stamp):], validate=True), "<f2").astype(np.float32)
             except (binascii.Error, ValueError):
                 vec = None
             if vec is not None and vec.shape == (self.dim,):

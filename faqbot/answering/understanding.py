@@ -36,11 +36,13 @@ def fitted() -> dict:
         return {}
 
 
-def nearness(sims: np.ndarray, k: int) -> float:
-    """The mean of the k largest similarities (of all of them when there are fewer)."""
-    if len(sims) <= k:
-        return float(sims.mean()) if len(sims) else 0.0
-    return float(np.partition(sims, -k)[-k:].mean())
+def nearness(sims: np.ndarray, k: int):
+    """The mean of the k largest similarities along the last axis (of all of them when there are
+    fewer): one message's, or, for `faqbot fit`, each row's of a matrix."""
+    if sims.shape[-1] == 0:
+        return np.zeros(sims.shape[:-1]) if sims.ndim > 1 else 0.0
+    k = min(k, sims.shape[-1])
+    return np.partition(sims, -k, axis=-1)[..., -k:].mean(axis=-1)
 
 
 def logistic(weights, bias: float, x) -> float:
@@ -90,7 +92,7 @@ class Understanding:
         at 1% false alarms, a logistic model caught 41% of the red flags and this 67%.
         """
         k = k or self.params.get("safety", {}).get("k", 5)
-        return nearness(self.red @ vec, k) - nearness(self.calm @ vec, k)
+        return float(nearness(self.red @ vec, k) - nearness(self.calm @ vec, k))
 
     def red_flag(self, vec: np.ndarray, window: np.ndarray | None = None) -> RedFlag | None:
         """Return the red flag a message (or its last turns together) describes, by meaning."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answering.pipeline import Bot
-from ..answering.understanding import GATE_FEATURES
+from ..answering.understanding import GATE_FEATURES, nearness
 from .runner import parse_eval
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -80,12 +80,6 @@ def write_bank(paths: list[Path], out: Path = DATA, questions: list[Path] = ()) 
     return examples
 
 
-def top_mean(sims: np.ndarray, k: int) -> np.ndarray:
-    """Each row's mean of its k largest values."""
-    k = min(k, sims.shape[1])
-    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
-
-
 def fit_safety(bot: Bot, max_false_alarm: float, sizes: list[int], ks: tuple[int, ...] = (3, 5, 7, 10)) -> dict:
     """Choose the red-flag scorer's neighbours and threshold, each red-team set held out in turn.
 
@@ -107,8 +101,8 @@ def fit_safety(bot: Bot, max_false_alarm: float, sizes: list[int], ks: tuple[int
         held = np.zeros(len(vectors))
         for g in range(len(sizes)):
             out, train = group == g, group != g
-            held[out] = (top_mean(vectors[out] @ vectors[train & red].T, k)
-                         - top_mean(vectors[out] @ vectors[train & ~red].T, k))
+            held[out] = (nearness(vectors[out] @ vectors[train & red].T, k)
+                         - nearness(vectors[out] @ vectors[train & ~red].T, k))
         harmless = np.sort(held[scored & ~red])
         allowed = int(np.floor(max_false_alarm * len(harmless)))
         threshold = float(harmless[-allowed - 1]) + 1e-6 if allowed < len(harmless) else 0.0
