@@ -52,3 +52,23 @@ def test_quick_peers_run_serves_every_system_with_positive_throughput_and_no_err
         assert not any(kind.startswith("HTTP") for kind in types), (name, types)
     assert results.exists() == (stored is not None) and (stored is None or results.read_bytes() == stored), \
         "--quick must not overwrite the stored benchmark results"
+
+
+def test_a_visitors_next_message_waits_for_the_other_visits_under_way():
+    # Sent back to back, a visit's second message raced its first and found no conversation.
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import peers
+
+    visits = [[{"message": f"{v}-{i}", "session_id": f"visit-{v}"} for i in range(n)]
+              for v, n in enumerate([1, 3, 2, 4, 1, 2] * 10)]
+    bodies = peers.interleave([list(v) for v in visits], lanes=4)
+    assert sorted(b["message"] for b in bodies) == sorted(m["message"] for v in visits for m in v)
+    seen: dict[str, int] = {}
+    gaps = []
+    for at, body in enumerate(bodies):
+        if body["session_id"] in seen:
+            assert body["message"].split("-")[1] == str(int(bodies[seen[body["session_id"]]]["message"].split("-")[1]) + 1)
+            if at < len(bodies) // 2:  # while every lane is busy (at the end they empty one by one)
+                gaps.append(at - seen[body["session_id"]])
+        seen[body["session_id"]] = at
+    assert gaps and set(gaps) == {4}
