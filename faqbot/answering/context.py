@@ -14,8 +14,7 @@ CLAUSE_BREAK = re.compile(r"[.,;:!?()\n]|\b(?:but|however|although|though|just|e
 THOUGHT_BREAK = re.compile(r"[.;:!?()\n]|\b(?:but|however|although|though|just|except|and now|yet|now|today|tonight|"
                            r"this (?:morning|afternoon|evening)|currently|at the moment)\b")
 # Apostrophes are dropped from messages and patterns alike, so "cant breathe" matches
-# "can't breathe" (visitors on phones skip them). "never" is not a negation here: "I've
-# never had chest pain this bad" is a red flag.
+# "can't breathe" (visitors on phones skip them). "never" is read apart (NEVER below).
 NEGATION = re.compile(
     r"\b(?:no|not|without|none|nor|denies|deny|free of|"
     r"(?:do|does|did|have|has|had|is|am|are|was|were)(?:nt| not)(?: \w+)?)\b"
@@ -50,6 +49,10 @@ PAST_EVENT = (r"(years?|months?) back\b|\bin (19|20)\d\d\b|"
               r"(?! ?(weeks?|wks|am|pm|o.?clock|mins?|minutes|kg|km|:))|"
               r"when (i|he|she|they) (was|were) [1-9]\d?\b")
 POST_NEGATION = re.compile(r"[- ]?free\b")  # "seizure-free", "symptom free"
+# "never" negates what follows ("I've never fainted", "never had a clot") unless the clause goes on to
+# compare: "I've never had chest pain this bad", "never felt anything like it" are red flags.
+NEVER = re.compile(r"\bnever\b")
+COMPARED = re.compile(r"\b(?:this|that|so|such|like|before|worse|as bad|than|ever)\b")
 NEGATION_WINDOW = 5  # words before a match that a negation may stand in
 PAST_WINDOW = 45  # characters either side of a match that its time phrase ("two years ago") stands in
 SENTENCE_BREAK = re.compile(r"[.!?;\n]+")
@@ -62,9 +65,66 @@ def negated(clause: str, start: int, end: int | None = None) -> bool:
         return True
     before = PSEUDO_NEGATION.sub(" ", clause[:start])
     window = " ".join(before.split()[-NEGATION_WINDOW:])
+    if NEVER.search(window) and not COMPARED.search(clause, end if end is not None else start):
+        return True
     return bool(NEGATION.search(window))
 
 
 def clauses(text: str) -> list[str]:
     """Split normalised text into clauses."""
     return [c.strip() for c in CLAUSE_BREAK.split(text) if c and c.strip()]
+
+
+# An event told as checked and over (ConText's "historical", widened to what came of it): a
+# clinician's or a test's all-clear ("they did an ECG, all normal", "doc cleared him", "turned out
+# to be just reflux"), or a long time ago and well since ("twenty years ago, no trouble since", "in a
+# much better place now"). What is told after it must raise no red flag of its own and not bring the
+# event back ("but now", "it came back"): "the GP said it was just a strain / now my calf is hot and
+# swollen" stays urgent. Symptoms that passed by themselves are not resolved: a stroke's signs that
+# went away within minutes are still a TIA, so "it passed, I feel fine" is no all-clear.
+CLINICIAN = (r"(?:doc|docs|doctor|doctors|gp|dr|hospital|ed|er|a and e|emergency|urgent care|they|specialist|"
+             r"cardiologist|pharmacist|physio|midwife|scans?|tests?|results?|ecgs?|bloods|x-?rays?|ultrasound|mri|ct)")
+CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|ok|okay)|"
+           r"(?:were|was|came back|come back|both|all) (?:all )?(?:clear|normal|fine)|"
+           r"cleared (?:me|him|her|them|it)|ruled (?:it |that |everything )?out|"
+           r"(?:said|says|say|told (?:me|him|her|us)|thinks?|think) (?:it was |its |it is |i was |hes |shes |he was |she was "
+           r"|that |it s )?(?:just|only|nothing|fine|normal|not (?:a|an|serious|anything|dangerous)|no (?:clot|break|fracture))|"
+           r"(?:said|says|say) (?:it|that) (?:wasnt|was not|isnt|is not) (?:a |an )?(?:concern|problem|worry|serious|dangerous))|"
+           r"\b(?:turned|turns) out (?:to be |it was |i was |it s |its |he was |she was )?(?:just|only|nothing|fine)|"
+           r"\b(?:it|that) (?:wasnt|was not|isnt|is not) (?:a|an) (?:clot|dvt|break|fracture|heart attack|stroke)\b")
+LONG_AGO = (r"\b(?:\d+|a few|few|a couple of|couple of|many|several|two|three|four|five|six|seven|eight|nine|ten|"
+            r"twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades)(?: ago| back)?\b|\byears ago\b|"
+            r"\b(?:as a|when (?:i|he|she|they) (?:was|were)) (?:kid|child|teen|teenager|little|young|small|baby|toddler)\b|"
+            r"\bin (?:my|his|her) (?:youth|teens|twenties)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b")
+WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|felt|feel|feeling|is|am|im|was) (?:really |very |perfectly |completely |"
+              r"totally |absolutely |quite )?(?:well|fine|good|great|ok|okay|healthy)|"
+              r"no (?:trouble|troubles|issues|problems|reactions?|episodes?|recurrence|thoughts|symptoms|headaches|"
+              r"pain|attacks?|clots?)\b[^.;!?]{0,20}\b(?:since|in years|for years|now)|"
+              r"(?:much )?better place|long (?:since )?healed|healed (?:long ago|years ago|up fine)|been clean|"
+              r"(?:fine|well|ok|okay|good) (?:ever )?since|clean (?:for|since))\b")
+RESOLUTION = re.compile(f"{CLEARED}|(?P<well>{WELL_SINCE})")
+LONG_AGO_RE = re.compile(LONG_AGO)
+# After the all-clear, what brings the event back to now.
+BACK_AGAIN = re.compile(r"\b(?:came|come|comes|coming|is|its|has|have|is now) back\b|\bback again\b|\breturned\b|"
+                        r"\b(?:started|happened|happening|starting) again\b|\bagain (?:now|today|tonight|this)\b|"
+                        r"\b(?:getting|got|gotten|gone|much|even) worse\b|\bnow (?:i|im|ive|he|hes|she|shes|they|it|its|my|"
+                        r"his|her|the|there)\b")
+
+
+# Before the all-clear, what says a symptom is going on now: an old all-clear cannot speak for it
+# ("crushing chest pain right now; last year's ECG was normal").
+GOING_ON = re.compile(r"\b(?:right now|at the moment|currently|as we speak|as i type|still|keeps|keep getting|tonight)\b")
+
+
+def resolution(text: str) -> re.Match | None:
+    """The last all-clear in a (plain) text that nothing before or after it keeps current, or None.
+
+    A long-ago-and-well-since only counts when the text dates something long ago."""
+    last = None
+    for m in RESOLUTION.finditer(text):
+        if m.group("well") and not LONG_AGO_RE.search(text, 0, m.start()):
+            continue
+        last = m
+    if last is None or BACK_AGAIN.search(text, last.end()) or GOING_ON.search(text, 0, last.start()):
+        return None
+    return last

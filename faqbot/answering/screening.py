@@ -14,7 +14,7 @@ import numpy as np
 
 from .addressee import About, about
 from .concepts import Concepts
-from .context import clauses
+from .context import clauses, resolution
 from .conversation import Turn
 from .safety import SafetyGate, SafetyResult, find, plain, resolve
 from .understanding import Understanding
@@ -87,6 +87,15 @@ class Screen:
                 who = about(read, tuple(self.concepts.tag(read).values()), told_earlier())
         if safety.urgent is None:
             return safety, notes
+        whole = plain(". ".join([*earlier, message]))
+        settled = resolution(whole)
+        if settled is not None:
+            after = whole[settled.end():]
+            if self.gate.check(after).urgent is None and self.concepts.check(after) is None:
+                # Told as checked and over, and nothing after it is a red flag: the cautions speak for it.
+                notes.append(f"not acute: {safety.urgent.name}, told as resolved ({settled.group(0)!r})")
+                return SafetyResult(None, safety.cautions, (*safety.matched, f"resolved: {settled.group(0)!r}"),
+                                    safety.said), notes
         return replace(safety, about=who or About()), notes
 
     def urgent(self, safety: SafetyResult, category: str, how: str) -> SafetyResult:

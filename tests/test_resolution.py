@@ -1,0 +1,64 @@
+"""An event told as checked and over is not a red flag now; one that passed by itself, or came back, still is."""
+import pytest
+
+from faqbot.answering.context import negated, resolution
+from faqbot.answering.safety import plain
+
+RESOLVED = [
+    ["I had a swollen calf last week and the hospital did an ultrasound. It wasn't a clot, just a calf strain. "
+     "Can I get it massaged yet?"],
+    ["husband had chest pain last wk, turned out reflux, doc cleared him. can he book"],
+    ["had chest tightness after the gym so went to urgent care, they did an ecg n bloods all normal. can u massage my pec?"],
+    ["I dislocated my shoulder playing rugby at school, twenty years ago. No trouble since. Is it something you work on?"],
+    ["My brother attempted suicide a few years ago. He's been doing really well with support and I'd like to gift "
+     "him a massage."],
+    ["I took my blood pressure pill twice by accident yesterday, rang the pharmacist, they said it wasn't a concern."],
+]
+
+STILL_URGENT = [
+    # symptoms of a stroke that went away by themselves are a TIA: no clinician said anything
+    ["My face drooped and my speech slurred for ten minutes this morning, it passed and I feel fine now"],
+    # what is told after the all-clear is a red flag of its own
+    ["the GP said it was just a strain last week", "now my calf is hot and swollen and I'm short of breath"],
+    ["doc said the ecg was all clear but the crushing chest pain came back tonight"],
+    # an old all-clear does not speak for a symptom going on now
+    ["I have crushing chest pain right now. Last year the doctor said my heart was fine"],
+    # long ago, but nothing says well since
+    ["I tried to take my own life years ago and I keep thinking about doing it again"],
+]
+
+
+@pytest.mark.parametrize("turns", RESOLVED)
+def test_an_event_a_clinician_cleared_or_long_over_is_not_urgent(bot, turns):
+    reply, _ = bot.converse(turns)
+    assert reply.type != "urgent"
+    assert any("told as resolved" in note for note in reply.trace.meaning)
+
+
+@pytest.mark.parametrize("turns", STILL_URGENT)
+def test_symptoms_that_passed_by_themselves_or_came_back_stay_urgent(bot, turns):
+    reply, _ = bot.converse(turns)
+    assert reply.type == "urgent"
+
+
+def test_a_resolved_red_flag_keeps_its_caution(bot):
+    reply = bot.reply("I had a DVT in my leg years ago and have been fine since, off the blood thinners now. Is leg massage ok?")
+    assert reply.type == "answer" and reply.caution and "clot" in reply.caution.lower()
+
+
+def test_well_since_counts_only_after_something_long_ago():
+    assert resolution(plain("I passed out at the gym yesterday but I've been fine since")) is None
+    assert resolution(plain("I passed out at school as a kid and I've been fine since")) is not None
+
+
+@pytest.mark.parametrize("clause, negates", [
+    ("ive never fainted", True),
+    ("i have never had a blood clot", True),
+    ("ive never had chest pain this bad", False),
+    ("never felt a headache like it", False),
+])
+def test_never_negates_unless_the_clause_compares(clause, negates):
+    words = clause.split()
+    term = words[-1] if negates else words[3]
+    start = clause.rindex(term) if negates else clause.index(term)
+    assert negated(clause, start, start + len(term)) is negates
