@@ -62,3 +62,22 @@ def test_never_negates_unless_the_clause_compares(clause, negates):
     term = words[-1] if negates else words[3]
     start = clause.rindex(term) if negates else clause.index(term)
     assert negated(clause, start, start + len(term)) is negates
+
+
+@pytest.mark.parametrize("message", [
+    "My husband wants to know: if someone had a heart attack in your clinic, is there a defibrillator?",
+    "what do you tell a client who thinks their wrist is broken?",
+    "My headaches are the usual tension ones from sitting at the computer, nothing sudden. Can massage help?",
+    "I've got old self-harm scars on my forearms from my teens, long healed. Can the therapist work on my arms?",
+])
+def test_questions_about_the_clinic_and_things_long_over_are_not_urgent(bot, message):
+    assert bot.reply(message).type != "urgent"
+
+
+@pytest.mark.parametrize("message", [
+    "someone in your waiting room is having a heart attack right now",
+    "nothing helps this crushing chest pain and my arm is numb",
+    "I had a sudden, severe headache an hour ago, the worst of my life",
+])
+def test_red_flags_near_those_words_stay_urgent(bot, message):
+    assert bot.reply(message).type == "urgent"

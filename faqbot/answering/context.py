@@ -35,7 +35,10 @@ GENERAL_QUESTION = re.compile(
     r"(?:what are|whats|what is) the (?:\w+ ){0,2}(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
     r"trained to (?:spot|recogni[sz]e)|"
     r"(?:if|suppose|supposing|imagine|what if|in case) (?:a |an |the |your )?(?:\w+ )?(?:client|customer|patient)s?|"
-    r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:someone|somebody|anyone))\b"
+    r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:someone|somebody|anyone)|"
+    # someone at the clinic, not now: "if someone had a heart attack in your clinic", "what do you tell a client"
+    r"if (?:someone|somebody|anyone|a person)\b[^.?!]{0,60}\b(?:in (?:your|the) clinic|on the table|mid-?massage|"
+    r"during (?:a|the|their) (?:massage|session|treatment))|(?:tell|say to|advise) (?:a|your|my) (?:client|customer|patient))\b"
 )
 # Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
 # "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
@@ -67,6 +70,8 @@ def negated(clause: str, start: int, end: int | None = None) -> bool:
     window = " ".join(before.split()[-NEGATION_WINDOW:])
     if NEVER.search(window) and not COMPARED.search(clause, end if end is not None else start):
         return True
+    if before.rstrip().endswith(" nothing") or before.rstrip() == "nothing":  # "nothing sudden", not "nothing helps the pain"
+        return True
     return bool(NEGATION.search(window))
 
 
@@ -95,7 +100,7 @@ CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|
 LONG_AGO = (r"\b(?:\d+|a few|few|a couple of|couple of|many|several|two|three|four|five|six|seven|eight|nine|ten|"
             r"twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades)(?: ago| back)?\b|\byears ago\b|"
             r"\b(?:as a|when (?:i|he|she|they) (?:was|were)) (?:kid|child|teen|teenager|little|young|small|baby|toddler)\b|"
-            r"\bin (?:my|his|her) (?:youth|teens|twenties)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b")
+            r"\b(?:in|from|during) (?:my|his|her) (?:youth|teens|teenage years|childhood|twenties|school days)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b")
 WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|felt|feel|feeling|is|am|im|was) (?:really |very |perfectly |completely |"
               r"totally |absolutely |quite )?(?:well|fine|good|great|ok|okay|healthy)|"
               r"no (?:trouble|troubles|issues|problems|reactions?|episodes?|recurrence|thoughts|symptoms|headaches|"
