@@ -151,6 +151,14 @@ def test_a_follow_up_still_borrows_the_earlier_topic(bot):
     assert 0 < reply.weights["sciatica"] < 1
 
 
+@pytest.mark.parametrize("follow_up", ["remedial for that?", "will it help?", "could massage help him with that?"])
+def test_a_follow_up_naming_nothing_but_the_service_asks_about_the_earlier_topic_itself(bot, follow_up):
+    # "remedial for that?": what it is asked about is the earlier topic, not a side of it.
+    _, turns = bot.converse(["my calves are tight and sore after long runs"])
+    reply, _ = bot.converse([follow_up], turns)
+    assert reply.trace.turn.kind == "follow_up" and reply.weights["calv"] == 1.0
+
+
 def test_the_safety_window_reads_earlier_turns_whatever_the_decision(bot):
     # A topic switch by the turn model; the red flag told over two turns is still urgent.
     reply, _ = bot.converse(["I got back from a long haul flight yesterday", "my calf is hot, red and swollen"])

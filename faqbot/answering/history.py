@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .conversation import Turn, earlier_topic, with_context
-from .turns import TurnDecision, decide
+from .turns import TurnDecision, decide, is_service
 
 if TYPE_CHECKING:
     from .analysis import Term
@@ -54,10 +54,13 @@ class History:
         s, u = self.settings, self.understanding
         if not turn.borrows:
             return weights, sims
-        weights = with_context(weights, history or [], s.CONTEXT_WEIGHT)
+        # A turn with no topic of its own but the service ("will it help?", "would remedial massage help?")
+        # asks about the earlier topic itself: borrowed at full weight; otherwise below the turn's own words.
+        share = s.CONTEXT_WEIGHT if any(not is_service(w) for w in turn.topic_words) else 1.0
+        weights = with_context(weights, history or [], share)
         earlier = earlier_topic(history or [])
-        if u and earlier:  # meaning, like the words, borrows the earlier question's topic at a lower weight
-            sims = self.retriever.similarities(vec, weights) + s.CONTEXT_WEIGHT * self.retriever.similarities(
+        if u and earlier:  # meaning, like the words, borrows the earlier question's topic
+            sims = self.retriever.similarities(vec, weights) + share * self.retriever.similarities(
                 u.meaning.turn_vector(earlier.message, earlier.vector), weights)
         return weights, sims
 
