@@ -89,10 +89,23 @@ def test_fallback_points_to_the_clinic_without_passages(bot):
     ("is heat or ice better for a pulled hamstring", "first aid and medicines"),
     ("should I take nurofen or panadol for my sore shoulder", "first aid and medicines"),
     ("how much does a 90 minute massage cost", "prices and payment"),
+    ("do you guys offer cupping or hot stones?", "other therapies"),
+    ("is an osteopath better than remedial massage for my neck", "other therapies"),
+    ("what's reflexology", "other therapies"),
+    ("could you massage our old labrador, his hips are stiff", "animals"),
+    ("horse back massage", "animals"),
 ])
 def test_questions_about_the_clinic_or_first_aid_fall_back_to_the_clinic(bot, question, topic):
     reply = bot.reply(question)
     assert reply.type == "fallback" and reply.trace.rule == f"clinic topic: {topic}", reply.trace.rule
+
+
+def test_another_therapy_or_a_pet_named_in_passing_is_no_clinic_topic(bot):
+    # The question is about the visitor, not about the therapy or the animal.
+    for question in ("my physio recommended remedial massage for my back, will it help?",
+                     "I hurt my back walking the dog, would remedial massage help?",
+                     "what is the difference between remedial and swedish massage?"):  # the articles compare them
+        assert bot.reply(question).trace.rule is None, question
 
 
 def test_how_much_is_not_always_about_money(bot):

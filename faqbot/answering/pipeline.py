@@ -157,6 +157,9 @@ class Bot(Wording, History):
         weights, sims = self.with_history(turn, weights, vec, sims, history)
         trace.weights = weights
         topic = clinic_topic(question)
+        if topic is not None and topic.names is not None and (known := self.articles_name(question, topic.names)):
+            trace.meaning.append(f"clinic topic {topic.name} set aside: the articles speak of {known!r}")
+            topic = None
         if topic is None and u:
             near = u.intent(u.topics, vec, float(sims.max()), "topic_min")
             if near is not None:

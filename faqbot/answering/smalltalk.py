@@ -22,6 +22,9 @@ class Intent:
     name: str
     patterns: tuple[re.Pattern, ...]
     reply: str
+    # For a topic about things the articles may come to speak of (another therapy, an animal): the
+    # words that name them. Where the articles use the word a question names, the topic gives way.
+    names: re.Pattern | None = None
 
 
 def answered(parts: list[Intent]) -> Intent:
@@ -35,7 +38,8 @@ def load_intents(name: str, table: str, whole: bool) -> tuple[Intent, ...]:
     data = tomllib.loads(resources.files("faqbot.data").joinpath(name).read_text("utf-8"))
     wrap = (lambda p: rf"(?:{p})") if not whole else (lambda p: rf"^(?:{p})$")
     return tuple(
-        Intent(e["name"], tuple(re.compile(wrap(p)) for p in e["patterns"]), e["reply"]) for e in data[table]
+        Intent(e["name"], tuple(re.compile(wrap(p)) for p in e["patterns"]), e["reply"],
+               re.compile("|".join(e["names"])) if e.get("names") else None) for e in data[table]
     )
 
 

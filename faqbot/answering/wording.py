@@ -5,6 +5,7 @@ A mixin of the Bot (answering/pipeline.py): it reads the bot's analyzer, index, 
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..knowledge.text import tokenize
@@ -42,6 +43,25 @@ class Wording:
             if self.index.keyness.get(term.stem, 0.0) >= self.settings.MIN_KEYNESS or term.stem in self.mapped:
                 return False
         return clinic_topic(text) is None
+
+    def articles_name(self, text: str, names) -> str | None:
+        """The first word of the text that `names` fullmatches and the articles' own text uses
+        ("cupping" once staff add an article about it). Their text, not their `Q:` lines: a visitor
+        question that names a physio says nothing about physiotherapy."""
+        for word in tokenize(text):
+            if names.fullmatch(word) and self.in_articles(word):
+                return word
+        return None
+
+    def in_articles(self, word: str) -> bool:
+        """Whether a passage's text has the word (looked up once per word: only a topic's names ask)."""
+        seen = self.__dict__.setdefault("_in_articles", {})
+        if word not in seen:
+            if len(seen) >= 1000:  # bounded: visitors may name any number of words
+                seen.clear()
+            pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+            seen[word] = any(pattern.search(p.text) for p in self.index.passages)
+        return seen[word]
 
     def query_terms(self, analysed: list[Term], trace: Trace) -> list[str]:
         """A question's terms (analysed once, by the pipeline), dropping everyday words the corpus has never seen.
