@@ -44,6 +44,21 @@ def concepts():
     ("grandpa suddenly couldn't see the right half of the page", "stroke_tia"),
     ("my neck is really stiff and I've had a high fever since last night", "thunderclap_headache_meningitis"),
     ("today's headache came on in a second, like a gunshot", "thunderclap_headache_meningitis"),
+    # combinations added from safety_fit3/4's last misses (fit sets), written here in other words
+    ("dad has stents and his chest has gone tight again", "heart_attack"),
+    ("chest feels heavy and two puffs of her GTN haven't touched it", "heart_attack"),
+    ("my sciatica has gone into the other leg too and I haven't been able to wee all day", "cauda_equina"),
+    ("came off my bike onto my hand, the base of my thumb is really sore", "fracture_dislocation"),
+    ("mum has osteoporosis and had a fall, now her back pain is awful", "fracture_dislocation"),
+    ("my daughter's had 12 puffs of her reliever and it isn't working", "breathing_anaphylaxis"),
+    ("had to use her EpiPen after a bee sting ten minutes ago, she seems ok", "breathing_anaphylaxis"),
+    ("UTI for a few days and now I'm shivering with a fever and throwing up", "infection_sepsis"),
+    ("the redness on his shin is creeping up his leg and it's hot", "infection_sepsis"),
+    ("I've been taking more than the maximum of my codeine tablets", "overdose"),
+    ("my toddler got into the medicine cupboard, some of the iron tablets are missing", "overdose"),
+    ("a week after the birth I'm soaking through a pad an hour", "pregnancy_danger"),
+    ("honestly I wouldn't care if I didn't wake up", "suicide_self_harm"),
+    ("my legs are getting progressively weaker and my back aches", "msk_triage_red_flags"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
