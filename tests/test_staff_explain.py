@@ -88,7 +88,10 @@ def test_context_from_a_live_session(api):
     trace = explain(api, "how many sessions would that take?", session_id=first["session_id"])["trace"]
     assert trace["follow_up"] is True
     assert trace["context"] == [{"message": "Does it help with posture?", "type": "answer"}]
-    assert any(w < 1 for w in trace["weights"].values())  # the earlier turn's terms, down-weighted
+    # The earlier turn's terms, borrowed (whole: "sessions" names only the service, so it asks about posture).
+    assert trace["weights"].get("postur") == 1.0
+    own = explain(api, "and what about my neck?", session_id=first["session_id"])["trace"]
+    assert 0 < own["weights"]["postur"] < 1  # a topic of its own: the earlier one down-weighted
     alone = explain(api, "how many sessions would that take?")["trace"]
     assert alone["follow_up"] is False and alone["context"] == []
 
