@@ -109,13 +109,14 @@ WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|felt|feel|feeling|is|am|im|was) (
               r"(?:fine|well|ok|okay|good) (?:ever )?since|clean (?:for|since))\b")
 RESOLUTION = re.compile(f"{CLEARED}|(?P<well>{WELL_SINCE})")
 LONG_AGO_RE = re.compile(LONG_AGO)
-# After the all-clear, what brings the event back to now.
-BACK_AGAIN = re.compile(r"\b(?:came|come|comes|coming|is|its|has|have|is now) back\b|\bback again\b|\breturned\b|"
+# After the all-clear, what brings the event back to now ("the thoughts are back lately", "it still hurts").
+BACK_AGAIN = re.compile(r"\b(?:came|come|comes|coming|is|its|it s|are|were|am|has|have|is now|creeping) back\b|"
+                        r"\breturn(?:ed|ing)\b|\b(?:lately|recently|these days)\b|"
+                        r"\bstill (?:hurts?|aches?|aching|sore|painful|swollen|numb|tight|there|having|getting)\b|"
+                        r"\b(?:feel|feeling|felt|got|getting|having|had) (?:it |them |that |those )?again\b|"
                         r"\b(?:started|happened|happening|starting) again\b|\bagain (?:now|today|tonight|this)\b|"
                         r"\b(?:getting|got|gotten|gone|much|even) worse\b|\bnow (?:i|im|ive|he|hes|she|shes|they|it|its|my|"
                         r"his|her|the|there)\b")
-
-
 # Before the all-clear, what says a symptom is going on now: an old all-clear cannot speak for it
 # ("crushing chest pain right now; last year's ECG was normal").
 GOING_ON = re.compile(r"\b(?:right now|at the moment|currently|as we speak|as i type|still|keeps|keep getting|tonight)\b")
