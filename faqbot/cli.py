@@ -271,7 +271,7 @@ def upgrade(pidfile: str | None, master: int | None, port: int, host: str, timeo
 
 # The sets the meaning layer is fitted on; every other set in eval/ is only scored.
 FIT_SETS = ("questions", "dev", "visitors_a", "gate_fit", "gate_fit2")
-SAFETY_FIT_SETS = ("safety_fit", "safety_fit2", "safety_fit3", "safety_fit4")
+SAFETY_FIT_SETS = ("safety_fit", "safety_fit2", "safety_fit3", "safety_fit4", "safety_fit5")
 
 
 @main.command("fit")
