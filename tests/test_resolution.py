@@ -25,6 +25,8 @@ STILL_URGENT = [
     ["I have crushing chest pain right now. Last year the doctor said my heart was fine"],
     # long ago, but nothing says well since
     ["I tried to take my own life years ago and I keep thinking about doing it again"],
+    # an age is no date, and how she was before is no all-clear
+    ["My mother is 78 years, she has a fever and is very confused today, breathing fast. Yesterday she was ok."],
     # long ago and well since, then back
     ["I tried to kill myself 5 years ago and have been doing well since, but lately the thoughts are back"],
 ]

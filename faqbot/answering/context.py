@@ -98,10 +98,11 @@ CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|
            r"\b(?:turned|turns) out (?:to be |it was |i was |it s |its |he was |she was )?(?:just|only|nothing|fine)|"
            r"\b(?:it|that) (?:wasnt|was not|isnt|is not) (?:a|an) (?:clot|dvt|break|fracture|heart attack|stroke)\b")
 LONG_AGO = (r"\b(?:\d+|a few|few|a couple of|couple of|many|several|two|three|four|five|six|seven|eight|nine|ten|"
-            r"twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades)(?: ago| back)?\b|\byears ago\b|"
+            r"twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades) (?:ago|back|earlier|before)\b|\byears ago\b|"
             r"\b(?:as a|when (?:i|he|she|they) (?:was|were)) (?:kid|child|teen|teenager|little|young|small|baby|toddler)\b|"
             r"\b(?:in|from|during) (?:my|his|her) (?:youth|teens|teenage years|childhood|twenties|school days)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b")
-WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|felt|feel|feeling|is|am|im|was) (?:really |very |perfectly |completely |"
+# Well now or since, not before: "yesterday she was ok" says nothing of how it ended.
+WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im) (?:really |very |perfectly |completely |"
               r"totally |absolutely |quite )?(?:well|fine|good|great|ok|okay|healthy)|"
               r"no (?:trouble|troubles|issues|problems|reactions?|episodes?|recurrence|thoughts|symptoms|headaches|"
               r"pain|attacks?|clots?)\b[^.;!?]{0,20}\b(?:since|in years|for years|now)|"
