@@ -59,6 +59,19 @@ def concepts():
     ("a week after the birth I'm soaking through a pad an hour", "pregnancy_danger"),
     ("honestly I wouldn't care if I didn't wake up", "suicide_self_harm"),
     ("my legs are getting progressively weaker and my back aches", "msk_triage_red_flags"),
+    # from safety_fit6's misses (a fit set), written here in other words
+    ("a heavy feeling that travels up to my jaw and I feel queasy", "heart_attack"),
+    ("she keeps using the wrong words and dropping her spoon on the left", "stroke_tia"),
+    ("my sciatica is now both leg and I can't feel the toilet seat properly", "cauda_equina"),
+    ("he fell off the trampoline, there's a bump like bone under the skin of his wrist", "fracture_dislocation"),
+    ("got whacked to the noggin by a cricket ball, saw stars and now I'm chucking up", "head_injury"),
+    ("the cut on his hand has bled through three tea towels", "severe_bleeding"),
+    ("I've had about 30 of my sleeping pills tonight", "overdose"),
+    ("pain in her tummy has moved to the right side and she has a fever", "tearing_back_or_belly_pain"),
+    ("it felt like something exploded in my head while lifting", "thunderclap_headache_meningitis"),
+    ("33 weeks pregnant with tightenings every five minutes", "pregnancy_danger"),
+    ("since the crush injury my forearm is tight as a drum and tingling", "msk_triage_red_flags"),
+    ("I don't see the point in going on", "suicide_self_harm"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
