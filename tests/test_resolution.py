@@ -13,6 +13,9 @@ RESOLVED = [
     ["My brother attempted suicide a few years ago. He's been doing really well with support and I'd like to gift "
      "him a massage."],
     ["I took my blood pressure pill twice by accident yesterday, rang the pharmacist, they said it wasn't a concern."],
+    # from safety_fit6's false alarms, in other words
+    ["I used to self harm in high school but I'm heaps better now, 4 years clean. Will the therapist notice the scars?"],
+    ["Had anaphylaxis to prawns as a child, nothing since. Are your oils shellfish-free?"],
 ]
 
 STILL_URGENT = [
@@ -69,6 +72,10 @@ def test_never_negates_unless_the_clause_compares(clause, negates):
 
 
 @pytest.mark.parametrize("message", [
+    "my kids give me a heart attack every morning, can I book a relaxation massage today?",
+    "overdosed on chocolate at Easter, back is stiff from the couch",
+    "hypothetically if someones pee went dark after a big gym session, is that a massage thing?",
+    "mum: stroke 2015. me: sore shoulders. can I book?",
     "My husband wants to know: if someone had a heart attack in your clinic, is there a defibrillator?",
     "what do you tell a client who thinks their wrist is broken?",
     "My headaches are the usual tension ones from sitting at the computer, nothing sudden. Can massage help?",

@@ -35,7 +35,7 @@ GENERAL_QUESTION = re.compile(
     r"(?:what are|whats|what is) the (?:\w+ ){0,2}(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
     r"trained to (?:spot|recogni[sz]e)|"
     r"(?:if|suppose|supposing|imagine|what if|in case) (?:a |an |the |your )?(?:\w+ )?(?:client|customer|patient)s?|"
-    r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:someone|somebody|anyone)|"
+    r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:if )?(?:someone|somebody|anyone)(?:s\b)?|"
     # someone at the clinic, not now: "if someone had a heart attack in your clinic", "what do you tell a client"
     r"if (?:someone|somebody|anyone|a person)\b[^.?!]{0,60}\b(?:in (?:your|the) clinic|on the table|mid-?massage|"
     r"during (?:a|the|their) (?:massage|session|treatment))|(?:tell|say to|advise) (?:a|your|my) (?:client|customer|patient))\b"
@@ -43,7 +43,7 @@ GENERAL_QUESTION = re.compile(
 # Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
 # "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
 # `unless` (breathing, bleeding, suicidal thoughts) is urgent whenever it is told.
-PAST_EVENT = (r"(years?|months?) back\b|\bin (19|20)\d\d\b|"
+PAST_EVENT = (r"(years?|months?) back\b|\b(in )?(19|20)\d\d\b|"
               r"when (i|he|she|they) (was|were) (little|young|small|a (kid|child|baby|toddler|teenager))|"
               r"as a (kid|child|teenager)|"
               # an age after a past verb says when, not now: "my dad had a heart attack at 60", "when she
@@ -100,14 +100,16 @@ CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|
 LONG_AGO = (r"\b(?:\d+|a few|few|a couple of|couple of|many|several|two|three|four|five|six|seven|eight|nine|ten|"
             r"twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades) (?:ago|back|earlier|before)\b|\byears ago\b|"
             r"\b(?:as a|when (?:i|he|she|they) (?:was|were)) (?:kid|child|teen|teenager|little|young|small|baby|toddler)\b|"
-            r"\b(?:in|from|during) (?:my|his|her) (?:youth|teens|teenage years|childhood|twenties|school days)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b")
+            r"\b(?:in|from|during) (?:my|his|her) (?:youth|teens|teenage years|childhood|twenties|school days)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b|"
+            r"\bused to\b|\blast year\b")
 # Well now or since, not before: "yesterday she was ok" says nothing of how it ended.
 WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im) (?:really |very |perfectly |completely |"
               r"totally |absolutely |quite )?(?:well|fine|good|great|ok|okay|healthy)|"
               r"no (?:trouble|troubles|issues|problems|reactions?|episodes?|recurrence|thoughts|symptoms|headaches|"
               r"pain|attacks?|clots?)\b[^.;!?]{0,20}\b(?:since|in years|for years|now)|"
               r"(?:much )?better place|long (?:since )?healed|healed (?:long ago|years ago|up fine)|been clean|"
-              r"(?:fine|well|ok|okay|good) (?:ever )?since|clean (?:for|since))\b")
+              r"(?:fine|well|ok|okay|good) (?:ever )?since|clean (?:for|since)|(?:\w+ )(?:years?|months?) clean|"
+              r"(?:way|much|a lot|heaps|loads) better now|(?:nothing|none|not once) since|recovered(?: well| fully)?)\b")
 RESOLUTION = re.compile(f"{CLEARED}|(?P<well>{WELL_SINCE})")
 LONG_AGO_RE = re.compile(LONG_AGO)
 # After the all-clear, what brings the event back to now ("the thoughts are back lately", "it still hurts").
