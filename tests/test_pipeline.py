@@ -165,7 +165,7 @@ def test_feedback_on_the_last_answer_is_small_talk_not_a_question(bot):
     for message, intent in (("That answer was useless, you're just repeating a website.", "complaint"),
                             ("you didn't answer my question", "complaint"), ("not what I asked", "complaint"),
                             ("Fair enough, that's more useful than I expected. Cheers.", "thanks"),
-                            ("great answer", "compliment"), ("ok got it", "compliment")):
+                            ("great answer", "compliment"), ("ok got it", "thanks")):
         reply, _ = bot.converse([message], turns)
         assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}", message
     for message in ("is it wrong to have a massage when pregnant?", "that answer was useless, does it help sciatica?",
