@@ -16,6 +16,9 @@ RESOLVED = [
     # from safety_fit6's false alarms, in other words
     ["I used to self harm in high school but I'm heaps better now, 4 years clean. Will the therapist notice the scars?"],
     ["Had anaphylaxis to prawns as a child, nothing since. Are your oils shellfish-free?"],
+    # from safety_fit5's false alarms, in other words
+    ["the paramedics came when I collapsed at netball, said I was just dehydrated. fine now, can I keep my booking?"],
+    ["broke my collarbone back in my teens, been sweet for years, just tight from work now"],
 ]
 
 STILL_URGENT = [
@@ -76,6 +79,8 @@ def test_never_negates_unless_the_clause_compares(clause, negates):
     "overdosed on chocolate at Easter, back is stiff from the couch",
     "hypothetically if someones pee went dark after a big gym session, is that a massage thing?",
     "mum: stroke 2015. me: sore shoulders. can I book?",
+    "I nearly had a heart attack when I saw the dentist's bill this morning, anyway do you take health funds?",
+    "If someone turned up with a hot swollen calf, would your therapist refer them?",
     "My husband wants to know: if someone had a heart attack in your clinic, is there a defibrillator?",
     "what do you tell a client who thinks their wrist is broken?",
     "My headaches are the usual tension ones from sitting at the computer, nothing sudden. Can massage help?",

@@ -38,12 +38,13 @@ GENERAL_QUESTION = re.compile(
     r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:if )?(?:someone|somebody|anyone)(?:s\b)?|"
     # someone at the clinic, not now: "if someone had a heart attack in your clinic", "what do you tell a client"
     r"if (?:someone|somebody|anyone|a person)\b[^.?!]{0,60}\b(?:in (?:your|the) clinic|on the table|mid-?massage|"
+    r"arrived|came in|turned up|walked in|showed up|"
     r"during (?:a|the|their) (?:massage|session|treatment))|(?:tell|say to|advise) (?:a|your|my) (?:client|customer|patient))\b"
 )
 # Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
 # "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
 # `unless` (breathing, bleeding, suicidal thoughts) is urgent whenever it is told.
-PAST_EVENT = (r"(years?|months?) back\b|\b(in )?(19|20)\d\d\b|"
+PAST_EVENT = (r"(years?|months?) back\b|\b(in )?(19|20)\d\d\b|back in (the )?(twenty|nineteen|\d0s)|"
               r"when (i|he|she|they) (was|were) (little|young|small|a (kid|child|baby|toddler|teenager))|"
               r"as a (kid|child|teenager)|"
               # an age after a past verb says when, not now: "my dad had a heart attack at 60", "when she
@@ -87,7 +88,7 @@ def clauses(text: str) -> list[str]:
 # event back ("but now", "it came back"): "the GP said it was just a strain / now my calf is hot and
 # swollen" stays urgent. Symptoms that passed by themselves are not resolved: a stroke's signs that
 # went away within minutes are still a TIA, so "it passed, I feel fine" is no all-clear.
-CLINICIAN = (r"(?:doc|docs|doctor|doctors|gp|dr|hospital|ed|er|a and e|emergency|urgent care|they|specialist|"
+CLINICIAN = (r"(?:doc|docs|doctor|doctors|gp|dr|hospital|ed|er|a and e|emergency|urgent care|they|specialist|ambos|ambulance|paramedics?|"
              r"cardiologist|pharmacist|physio|midwife|scans?|tests?|results?|ecgs?|bloods|x-?rays?|ultrasound|mri|ct)")
 CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|ok|okay)|"
            r"(?:were|was|came back|come back|both|all) (?:all )?(?:clear|normal|fine)|"
@@ -101,10 +102,11 @@ LONG_AGO = (r"\b(?:\d+|a few|few|a couple of|couple of|many|several|two|three|fo
             r"twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades) (?:ago|back|earlier|before)\b|\byears ago\b|"
             r"\b(?:as a|when (?:i|he|she|they) (?:was|were)) (?:kid|child|teen|teenager|little|young|small|baby|toddler)\b|"
             r"\b(?:in|from|during) (?:my|his|her) (?:youth|teens|teenage years|childhood|twenties|school days)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b|"
-            r"\bused to\b|\blast year\b")
+            r"\bused to\b|\blast year\b|\bback in\b|\b(?:my|his|her) past\b|\bhistory of\b")
 # Well now or since, not before: "yesterday she was ok" says nothing of how it ended.
 WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im) (?:really |very |perfectly |completely |"
-              r"totally |absolutely |quite )?(?:well|fine|good|great|ok|okay|healthy)|"
+              r"totally |absolutely |quite )?(?:well|fine|good|great|ok|okay|healthy|sweet|stable)|"
+              r"(?:a )?(?:good|better|great) place(?: now)?|right as rain|"
               r"no (?:trouble|troubles|issues|problems|reactions?|episodes?|recurrence|thoughts|symptoms|headaches|"
               r"pain|attacks?|clots?)\b[^.;!?]{0,20}\b(?:since|in years|for years|now)|"
               r"(?:much )?better place|long (?:since )?healed|healed (?:long ago|years ago|up fine)|been clean|"
