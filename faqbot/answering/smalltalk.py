@@ -37,9 +37,11 @@ def load_intents(name: str, table: str, whole: bool) -> tuple[Intent, ...]:
     """Load intents from a TOML data file; whole=True anchors patterns to the message."""
     data = tomllib.loads(resources.files("faqbot.data").joinpath(name).read_text("utf-8"))
     wrap = (lambda p: rf"(?:{p})") if not whole else (lambda p: rf"^(?:{p})$")
+    # "{subjects}" in a pattern stands for the entry's `subjects` (the therapies a topic is about,
+    # written once for the several ways of asking about them).
     return tuple(
-        Intent(e["name"], tuple(re.compile(wrap(p)) for p in e["patterns"]), e["reply"],
-               re.compile("|".join(e["names"])) if e.get("names") else None) for e in data[table]
+        Intent(e["name"], tuple(re.compile(wrap(p.replace("{subjects}", e.get("subjects", "")))) for p in e["patterns"]),
+               e["reply"], re.compile("|".join(e["names"])) if e.get("names") else None) for e in data[table]
     )
 
 
