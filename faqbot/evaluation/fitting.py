@@ -54,13 +54,15 @@ def probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(X @ w + b, -50, 50)))
 
 
-def write_bank(paths: list[Path], out: Path = DATA, questions: list[Path] = ()) -> list[dict]:
+def write_bank(paths: list[Path], out: Path = DATA, questions: list[Path] = ()) -> tuple[list[dict], list[int]]:
     """Copy red-team fit sets into the shipped bank: (category or "harmless", text) examples.
 
     The visitor questions of the question fit files (all but their red flags) follow as harmless
     examples: no question about massage should sit nearer the red flags than the harmless.
+    Returns the examples and how many each red-team set gave (they come first, set by set).
     """
-    cases = [c for path in paths for c in parse_eval(path.read_bytes(), max_length=10_000)]
+    sets = [parse_eval(path.read_bytes(), max_length=10_000) for path in paths]
+    cases = [c for one in sets for c in one]
     examples = [{"label": c.get("category") or "red_flag" if c["kind"] == "urgent" else "harmless",
                  "text": " ".join(c["turns"]) if "turns" in c else c["q"]} for c in cases]
     seen = {e["text"] for e in examples}
@@ -77,7 +79,7 @@ def write_bank(paths: list[Path], out: Path = DATA, questions: list[Path] = ()) 
             "source": [path.name for path in paths], "questions": [path.name for path in questions],
             "examples": examples}
     (out / "safety_bank.json").write_text(json.dumps(bank, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    return examples
+    return examples, [len(one) for one in sets]
 
 
 def fit_safety(bot: Bot, max_false_alarm: float, sizes: list[int], ks: tuple[int, ...] = (3, 5, 7, 10)) -> dict:
@@ -195,14 +197,13 @@ def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
 def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01,
             out: Path = DATA) -> dict:
     """Fit everything and write fitted.json and safety_bank.json (to faqbot/data); bot_factory(params) builds a bot."""
-    examples = write_bank(safety_files, out, files)
+    examples, sizes = write_bank(safety_files, out, files)
     bot = bot_factory({})
     if bot.understanding is None:
         raise RuntimeError("the semantic model is off or unavailable: nothing to fit")
     if bot.understanding.flags.texts != [e["text"] for e in examples]:  # fit_safety holds sets out by position
         raise RuntimeError("the bot's red-flag bank is not the one these sets make: fit into faqbot/data")
     cases = [c for f in files for c in parse_eval(f.read_bytes(), max_length=10_000)]
-    sizes = [len(parse_eval(f.read_bytes(), max_length=10_000)) for f in safety_files]
     params: dict = {"safety": fit_safety(bot, max_false_alarm, sizes)}
     params.update(fit_intents(bot, cases))
     params["gate"] = fit_gate(bot_factory({k: v for k, v in params.items() if k != "gate"}), cases)
