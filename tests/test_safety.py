@@ -273,3 +273,17 @@ def test_abbreviated_time_units_are_written_out_and_a_heart_rate_is_left():
                                      "what is a hamstring?"])
 def test_the_articles_own_words_about_injuries_get_no_caution(message):
     assert not default_gate().check(message).cautions
+
+
+def test_a_message_repeated_word_for_word_is_read_once(monkeypatch):
+    # Starter questions, suggestion clicks and thanks repeat; the screen also rereads a message in its window.
+    import faqbot.answering.safety as safety
+    gate = default_gate()
+    read = []
+    monkeypatch.setattr(safety, "find", lambda *a, **k: read.append(a) or find(*a, **k))
+    message = "sudden crushing chest pain while shovelling the drive"  # seen by no other test
+    first = gate.check(message)
+    assert first.urgent is not None and read
+    count = len(read)
+    assert gate.check(message) is first and len(read) == count
+    assert gate.check(message + " this morning").urgent is not None and len(read) > count

@@ -247,6 +247,51 @@ def test_nearness_is_the_mean_of_the_k_nearest():
     assert nearness(np.array([[0.1, 0.9, 0.5, 0.7], [0.2, 0.4, 0.0, 0.6]]), 2) == pytest.approx([0.8, 0.5])
 
 
+def test_the_harmless_screen_decides_exactly_as_the_whole_bank(bot):
+    # Most messages are judged on the red examples and the screen's few harmless ones; the decision
+    # (and, for a red flag, its score) must be the whole bank's for every kind of message.
+    u = bot.understanding
+    threshold = u.params["safety"]["threshold"]
+    assert 0 < len(u.calm_screen) < len(u.calm)
+    messages = [
+        "my husband's face has dropped on one side and he can't lift his arm",
+        "crushing pain in my chest going down my left arm, sweating",
+        "I took the whole packet of my sleeping tablets an hour ago",
+        "she fell off the trampoline and her forearm has a new bend in it",
+        "I don't see the point of going on any more, I've written letters to my kids",
+        "do you do gift cards", "how long is a session", "my shoulders are tight from typing all day",
+        "can massage help tennis elbow", "thanks, that helps", "is it ok to have a massage when pregnant",
+        "I had chest pain last year, the cardiologist said my heart is fine",
+    ]
+    vectors = [u.meaning.query(m) for m in messages]
+    vectors.append(sum(vectors[:2]) / np.linalg.norm(sum(vectors[:2])))  # a window: two turns together
+    flagged = 0
+    for v in vectors:
+        exact = u.red_flag_score(v)
+        found = u.red_flag(v)
+        assert (found is not None) == (exact >= threshold)
+        if found is not None:
+            flagged += 1
+            assert found.score == pytest.approx(exact, abs=1e-6)
+        assert u.red_flag(v) == found  # the second time from the cache, the same
+    assert 0 < flagged < len(vectors)
+
+
+def test_hubs_are_the_rows_most_often_among_the_others_nearest():
+    from faqbot.answering.understanding import hubs
+    rng = np.random.default_rng(7)
+    bank = rng.standard_normal((300, 16)).astype(np.float32)
+    bank /= np.linalg.norm(bank, axis=1, keepdims=True)
+    sims = bank @ bank.T
+    np.fill_diagonal(sims, -np.inf)
+    counts = np.bincount(np.argsort(sims, axis=1)[:, -3:].ravel(), minlength=len(bank))
+    order = hubs(bank, 3, 40)
+    assert counts[order[0]] == counts.max() and len(order) == 40
+    assert sorted(counts[order], reverse=True) == list(counts[order])
+    assert counts[order].min() >= np.sort(counts)[-40]  # the 40 most often, worked out a block at a time
+    assert list(hubs(bank[:30], 3, 40)) == list(range(30))  # a bank no larger than the screen is all of it
+
+
 def test_numpy_gets_one_blas_thread_unless_told_otherwise():
     # A web worker's threads are the parallelism; BLAS threads of its own spun against them.
     import subprocess

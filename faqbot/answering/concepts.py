@@ -52,6 +52,8 @@ class Concepts:
         self.patterns = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in concepts.items()}
         self.context = context
         self.flags = flags
+        # Each combination as a set, in the file's order: a message is checked against them all.
+        self._combos = [(category, tuple(combo), frozenset(combo)) for category, combos in flags for combo in combos]
         self._sentence = lru_cache(maxsize=SENTENCES_CACHED)(self._tag_sentence)
         missing = {c for _, combos in flags for combo in combos for c in combo} - set(concepts)
         if missing:
@@ -88,10 +90,12 @@ class Concepts:
     def check(self, message: str) -> ConceptFlag | None:
         """Return the first red flag whose every concept of one combination the message affirms."""
         tags = self.tag(message)
-        for category, combos in self.flags:
-            for combo in combos:
-                if all(c in tags for c in combo):
-                    return ConceptFlag(category, tuple(combo), tuple(tags[c] for c in combo))
+        if not tags:
+            return None
+        affirmed = set(tags)
+        for category, combo, needed in self._combos:
+            if needed <= affirmed:
+                return ConceptFlag(category, combo, tuple(tags[c] for c in combo))
         return None
 
 

@@ -34,6 +34,9 @@ class Rule:
     helper: str = ""  # the advice to someone helping another person, with {they}/{them}/{their} (addressee.py)
 
 
+MESSAGES_CACHED = 4096  # messages whose result is kept (a few hundred bytes each)
+
+
 @dataclass(frozen=True)
 class SafetyResult:
     urgent: Rule | None
@@ -175,6 +178,9 @@ class SafetyGate:
         self.caution_rules = caution
         self._urgent = [(rule, screen(rule)) for rule in urgent]
         self._caution = [(rule, screen(rule)) for rule in caution]
+        # Visitors repeat messages word for word (starter questions, suggestions, thanks), and the
+        # screen reads each message alone and again in its window: the result depends on the text only.
+        self._checked = lru_cache(maxsize=MESSAGES_CACHED)(self._check)
 
     def for_category(self, category: str) -> Rule:
         """The urgent rule whose advice covers a red-flag category (the first rule for an unknown one)."""
@@ -182,6 +188,9 @@ class SafetyGate:
 
     def check(self, message: str) -> SafetyResult:
         """Classify a message: the first urgent rule that fires, and every caution."""
+        return self._checked(message)
+
+    def _check(self, message: str) -> SafetyResult:
         text = plain(message)
         parts = clauses(text)
         matched: list[str] = []
