@@ -1,6 +1,7 @@
 import pytest
 
-from faqbot.answering.safety import caution_text, clauses, default_gate, find, plain, screen
+from faqbot.answering.cautions import caution_text
+from faqbot.answering.safety import clauses, default_gate, find, plain, screen
 
 URGENT = {
     "I'm having chest pain and I feel sweaty": "chest pain",

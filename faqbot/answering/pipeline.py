@@ -10,13 +10,14 @@ from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
 from ..config import Settings
 from .carrying import Carrying
+from .cautions import caution_text
 from .conversation import Turn
 from .history import History
 from .index import Hit, Index
 from ..knowledge.content import CLINIC_DOC
 from ..knowledge.passages import Passage
 from .retrieval import Retriever
-from .safety import SafetyGate, SafetyResult, caution_text, default_gate
+from .safety import SafetyGate, SafetyResult, default_gate
 from .screening import Screen
 from .smalltalk import SmallTalk, clinic_topic, clinic_topics, default_smalltalk
 from .semantic import Meaning
