@@ -69,10 +69,13 @@ def test_database_fault_keeps_answering_then_recovers_losing_nothing(app, client
     else:
         faults["fault"] = fault
         app.extensions["faqbot.store"].close()
-    with caplog.at_level(logging.WARNING, logger="faqbot.storage"):
-        during = [ask(client, "Can remedial massage help with back pain? " + "and my neck " * 79)["reply_id"]
-                  for _ in range(6)]  # long messages, so a full disk can't absorb them in free pages
-        down = client.post("/api/feedback", json=vote)
+    questions = app.extensions["faqbot.log"]
+    # INFO from here on: the writer may fail and recover while the fault holds (a full disk still takes
+    # a row that fits a free page), and both messages must be seen whenever they happen.
+    caplog.set_level(logging.INFO, logger="faqbot.storage")
+    during = [ask(client, "Can remedial massage help with back pain? " + "and my neck " * 79)["reply_id"]
+              for _ in range(6)]  # long messages, so a full disk can't absorb them in free pages
+    down = client.post("/api/feedback", json=vote)
     if not (fault == "disk full" and down.status_code == 201):  # a small row may still fit a free page
         assert down.status_code == 503 and down.get_json()["error"]["code"] == "unavailable"
     assert any("carrying on without it" in r.getMessage() for r in caplog.records)
@@ -85,13 +88,17 @@ def test_database_fault_keeps_answering_then_recovers_losing_nothing(app, client
     app.extensions["faqbot.store"].close()
     # The background writer catches up by itself (a connection it opened during the fault fails once
     # more and is replaced; a real repaired disk has no such leftover), and says so once.
-    questions = app.extensions["faqbot.log"]
-    with caplog.at_level(logging.INFO, logger="faqbot.storage"):
-        deadline = time.monotonic() + 10
-        while questions.pending and time.monotonic() < deadline:
-            time.sleep(0.05)
+    deadline = time.monotonic() + 10
+    while questions.pending and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert questions.pending == 0 and questions.state()["state"] == "ok"
-    assert any(r.levelname == "INFO" and "again" in r.getMessage() for r in caplog.records)
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("faqbot.storage")]
+    outages = sum("carrying on without it" in m for m in said)
+    # One warning when an outage starts, one line when it ends: a lock or a read-only file is one
+    # outage; a full disk may be several (a row that fits a free page is a success in between).
+    assert outages >= 1 and sum("answering again" in m for m in said) == outages, said
+    assert outages == 1 or fault == "disk full", said
+    caplog.set_level(logging.WARNING, logger="faqbot.storage")
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="faqbot.storage"):
         after = ask(client)
