@@ -72,6 +72,20 @@ def concepts():
     ("33 weeks pregnant with tightenings every five minutes", "pregnancy_danger"),
     ("since the crush injury my forearm is tight as a drum and tingling", "msk_triage_red_flags"),
     ("I don't see the point in going on", "suicide_self_harm"),
+    # from safety_fit7's misses (a fit set), written here in other words
+    ("sciatica down both legs now, and I haven't needed a wee since yesterday", "cauda_equina"),
+    ("his words are coming out in the wrong order since lunch", "stroke_tia"),
+    ("all of a sudden she can't find the right words", "stroke_tia"),
+    ("she tripped on the stairs and her wrist has a bend in it", "fracture_dislocation"),
+    ("he came off his bike and there's bone pushing at the skin", "fracture_dislocation"),
+    ("my piss is dark brown after the squats yesterday and my legs ache", "rhabdomyolysis"),
+    ("a rippin pain in my back came on suddenly", "tearing_back_or_belly_pain"),
+    ("my head hurts like never before, came on outta nowhere", "thunderclap_headache_meningitis"),
+    ("necks stiff and I've got a high temp", "thunderclap_headache_meningitis"),
+    ("my leg is more weak every day and my back aches", "msk_triage_red_flags"),
+    ("I've made a plan to die", "suicide_self_harm"),
+    ("I've taken all my meds at once", "overdose"),
+    ("she took her heart pills twice today and feels faint", "overdose"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
@@ -86,6 +100,10 @@ def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, catego
     # asked in general (safety_fit4.json, a fit set): the clause reports no one's symptom
     "What would you do if a client started bleeding heavily from a cut during a session?",
     "im doing my cert IV in massage. whats the protocol if a client mentions numbness in the saddle area?",
+    # a dose taken twice is an overdose; a dose taken twice a day, or a specialist seen twice a year, is not
+    "I take my tablets twice a day, is that a problem for a massage",
+    "I'm on the same meds for my thyroid and see my specialist twice a year, all stable",
+    "my knee isn't hot or swollen, just stiff in the mornings",  # negated after the part named
 ])
 def test_negated_past_or_partial_is_not(concepts, message):
     assert concepts.check(message) is None

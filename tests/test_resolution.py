@@ -19,6 +19,13 @@ RESOLVED = [
     # from safety_fit5's false alarms, in other words
     ["the paramedics came when I collapsed at netball, said I was just dehydrated. fine now, can I keep my booking?"],
     ["broke my collarbone back in my teens, been sweet for years, just tight from work now"],
+    # from safety_fit7's false alarms, in other words: what the tests found (nothing, a value that is normal,
+    # no clot), and what the clinician put it down to
+    ["went to A and E on Friday with a tight chest, they ran an ECG and bloods and found nothing wrong, put it "
+     "down to a pulled muscle. Can you work on my upper back?"],
+    ["my wee went brown after a leg day so I saw the GP, the blood test came back and my CK is normal, "
+     "now it's back to normal colour. Is a leg massage ok?"],
+    ["my calf went red and puffy after the long flight, so I had a scan on Tuesday, no clot, the doctor said it's a sprain"],
 ]
 
 STILL_URGENT = [
@@ -35,6 +42,9 @@ STILL_URGENT = [
     ["My mother is 78 years, she has a fever and is very confused today, breathing fast. Yesterday she was ok."],
     # long ago and well since, then back
     ["I tried to kill myself 5 years ago and have been doing well since, but lately the thoughts are back"],
+    # an all-clear, then a red flag now ("now ... normal" is not a way back only when it says normal)
+    ["the scan showed no clot last month. Now my calf is swollen and hot again and it's painful to breathe"],
+    ["doctor put it down to a pulled muscle, now i have crushing chest pain going into my arm"],
 ]
 
 
@@ -85,6 +95,10 @@ def test_never_negates_unless_the_clause_compares(clause, negates):
     "what do you tell a client who thinks their wrist is broken?",
     "My headaches are the usual tension ones from sitting at the computer, nothing sudden. Can massage help?",
     "I've got old self-harm scars on my forearms from my teens, long healed. Can the therapist work on my arms?",
+    # added from safety_fit7's false alarms (a fit set), in other words
+    "if some lady fainted with chest pain at your place, who would ring the ambulance?",
+    "is the staff trained for when somebody collapses with chest pain?",
+    "my knee was broken back in 98 and it still clicks, could remedial help?",
 ])
 def test_questions_about_the_clinic_and_things_long_over_are_not_urgent(bot, message):
     assert bot.reply(message).type != "urgent"
@@ -94,6 +108,8 @@ def test_questions_about_the_clinic_and_things_long_over_are_not_urgent(bot, mes
     "someone in your waiting room is having a heart attack right now",
     "nothing helps this crushing chest pain and my arm is numb",
     "I had a sudden, severe headache an hour ago, the worst of my life",
+    # a time, not a year: "back in 20 minutes" dates nothing
+    "the numbness in my face went away and came back in 20 minutes, and now my arm is weak",
 ])
 def test_red_flags_near_those_words_stay_urgent(bot, message):
     assert bot.reply(message).type == "urgent"

@@ -37,14 +37,19 @@ GENERAL_QUESTION = re.compile(
     r"(?:if|suppose|supposing|imagine|what if|in case) (?:a |an |the |your )?(?:\w+ )?(?:client|customer|patient)s?|"
     r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:if )?(?:someone|somebody|anyone)(?:s\b)?|"
     # someone at the clinic, not now: "if someone had a heart attack in your clinic", "what do you tell a client"
-    r"if (?:someone|somebody|anyone|a person)\b[^.?!]{0,60}\b(?:in (?:your|the) clinic|on the table|mid-?massage|"
+    r"if (?:someone|somebody|anyone|a person|some (?:bloke|guy|man|woman|lady|person|one))\b[^.?!]{0,60}\b"
+    r"(?:(?:in|at) (?:your|the) (?:clinic|place)|on the table|mid-?massage|"
     r"arrived|came in|turned up|walked in|showed up|"
-    r"during (?:a|the|their) (?:massage|session|treatment))|(?:tell|say to|advise) (?:a|your|my) (?:client|customer|patient))\b"
+    r"during (?:a|the|their) (?:massage|session|treatment))|(?:tell|say to|advise) (?:a|your|my) (?:client|customer|patient)|"
+    # about the clinic's staff: "do your therapists know how to use an epi pen if someone reacts?"
+    r"(?:do|are|is) (?:your|the) (?:therapists?|staff|masseurs?|massage therapists?)\b[^.?!]{0,20}\b(?:know|trained|able|first aid))\b"
 )
 # Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
 # "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
 # `unless` (breathing, bleeding, suicidal thoughts) is urgent whenever it is told.
 PAST_EVENT = (r"(years?|months?) back\b|\b(in )?(19|20)\d\d\b|back in (the )?(twenty|nineteen|\d0s)|"
+              # a year written short ("back in 98"), not a time ("came back in 20 minutes")
+              r"back in \d\d\b(?! ?(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\b)|"
               r"when (i|he|she|they) (was|were) (little|young|small|a (kid|child|baby|toddler|teenager))|"
               r"as a (kid|child|teenager)|"
               # an age after a past verb says when, not now: "my dad had a heart attack at 60", "when she
@@ -91,7 +96,11 @@ def clauses(text: str) -> list[str]:
 CLINICIAN = (r"(?:doc|docs|doctor|doctors|gp|dr|hospital|ed|er|a and e|emergency|urgent care|they|specialist|ambos|ambulance|paramedics?|"
              r"cardiologist|pharmacist|physio|midwife|scans?|tests?|results?|ecgs?|bloods|x-?rays?|ultrasound|mri|ct)")
 CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|ok|okay)|"
-           r"(?:were|was|came back|come back|both|all) (?:all )?(?:clear|normal|fine)|"
+           r"(?:were|was|is|are|came back|come back|both|all) (?:all )?(?:clear|normal|fine)|"
+           r"found nothing|nothing (?:amiss|wrong|abnormal|untoward|sinister|of concern)|no (?:clot|dvt|break|fracture|bleed)\b|"
+           r"(?:attributed|put|blamed) (?:it|this|that) (?:down )?(?:to|on)|"
+           r"(?:said|says|say|told (?:me|him|her|us)|thinks?|think) (?:it was |its |it is |it s )(?:a |an )?(?:strain|strained|"
+           r"pulled|sprain|sprained|cramp|bruise|muscle|virus|reflux|indigestion|anxiety|panic attack|migraine)\b|"
            r"cleared (?:me|him|her|them|it)|ruled (?:it |that |everything )?out|"
            r"(?:said|says|say|told (?:me|him|her|us)|thinks?|think) (?:it was |its |it is |i was |hes |shes |he was |she was "
            r"|that |it s )?(?:just|only|nothing|fine|normal|not (?:a|an|serious|anything|dangerous)|no (?:clot|break|fracture))|"
@@ -115,13 +124,13 @@ WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im) (?:really 
 RESOLUTION = re.compile(f"{CLEARED}|(?P<well>{WELL_SINCE})")
 LONG_AGO_RE = re.compile(LONG_AGO)
 # After the all-clear, what brings the event back to now ("the thoughts are back lately", "it still hurts").
-BACK_AGAIN = re.compile(r"\b(?:came|come|comes|coming|is|its|it s|are|were|am|has|have|is now|creeping) back\b|"
+BACK_AGAIN = re.compile(r"\b(?:came|come|comes|coming|is|its|it s|are|were|am|has|have|is now|creeping) back\b(?! to normal)|"
                         r"\breturn(?:ed|ing)\b|\b(?:lately|recently|these days)\b|"
                         r"\bstill (?:hurts?|aches?|aching|sore|painful|swollen|numb|tight|there|having|getting)\b|"
                         r"\b(?:feel|feeling|felt|got|getting|having|had) (?:it |them |that |those )?again\b|"
                         r"\b(?:started|happened|happening|starting) again\b|\bagain (?:now|today|tonight|this)\b|"
                         r"\b(?:getting|got|gotten|gone|much|even) worse\b|\bnow (?:i|im|ive|he|hes|she|shes|they|it|its|my|"
-                        r"his|her|the|there)\b")
+                        r"his|her|the|there)\b(?![^.;!?]{0,40}\b(?:is|are|back to|looks?|looking) normal\b)")
 # Before the all-clear, what says a symptom is going on now: an old all-clear cannot speak for it
 # ("crushing chest pain right now; last year's ECG was normal").
 GOING_ON = re.compile(r"\b(?:right now|at the moment|currently|as we speak|as i type|still|keeps|keep getting|tonight)\b")
