@@ -121,7 +121,15 @@ WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im) (?:really 
               r"(?:much )?better place|long (?:since )?healed|healed (?:long ago|years ago|up fine)|been clean|"
               r"(?:fine|well|ok|okay|good) (?:ever )?since|clean (?:for|since)|(?:\w+ )(?:years?|months?) clean|"
               r"(?:way|much|a lot|heaps|loads) better now|(?:nothing|none|not once) since|recovered(?: well| fully)?)\b")
-RESOLUTION = re.compile(f"{CLEARED}|(?P<well>{WELL_SINCE})")
+# What was just told, dated years back by the next sentence or turn: "My son collapsed. That was when
+# he was 16; he's 30 now" (ConText's "historical" across a sentence). Years, not "back in March":
+# a recent event stays a red flag unless a clinician cleared it.
+DATED_BACK = (r"(?:^|[.;!?\n] *)(?:and |but )?(?:that|this|it|all that|all this) (?:was|were|happened) (?:all )?"
+              r"(?:about |over |more than |nearly |like )?(?:(?:\d+|a few|few|a couple of|couple of|many|several|two|three|"
+              r"four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades) "
+              r"(?:ago|back|earlier)|years ago|long ago|in (?:19|20)\d\d|when (?:i|he|she|they) (?:was|were) (?:a )?"
+              r"(?:kid|child|teen|teenager|little|young|small|baby|toddler|[1-9]\d?\b)|as a (?:kid|child|teenager))")
+RESOLUTION = re.compile(f"{CLEARED}|(?P<well>{WELL_SINCE})|(?P<dated>{DATED_BACK})")
 LONG_AGO_RE = re.compile(LONG_AGO)
 # After the all-clear, what brings the event back to now ("the thoughts are back lately", "it still hurts").
 BACK_AGAIN = re.compile(r"\b(?:came|come|comes|coming|is|its|it s|are|were|am|has|have|is now|creeping) back\b(?! to normal)|"
@@ -134,6 +142,7 @@ BACK_AGAIN = re.compile(r"\b(?:came|come|comes|coming|is|its|it s|are|were|am|ha
 # Before the all-clear, what says a symptom is going on now: an old all-clear cannot speak for it
 # ("crushing chest pain right now; last year's ECG was normal").
 GOING_ON = re.compile(r"\b(?:right now|at the moment|currently|as we speak|as i type|still|keeps|keep getting|tonight)\b")
+STILL_HAPPENING = re.compile(r"\b(?:again|keeps?|lately|recently|these days|sometimes|some days|on and off|every)\b")
 
 
 def resolution(text: str) -> re.Match | None:
@@ -147,4 +156,6 @@ def resolution(text: str) -> re.Match | None:
         last = m
     if last is None or BACK_AGAIN.search(text, last.end()) or GOING_ON.search(text, 0, last.start()):
         return None
+    if last.group("dated") and (GOING_ON.search(text, last.end()) or STILL_HAPPENING.search(text, last.end())):
+        return None  # dated years back by the visitor alone: nothing after it may say it goes on
     return last

@@ -14,7 +14,7 @@ import numpy as np
 
 from .addressee import About, about
 from .concepts import Concepts
-from .context import clauses, resolution
+from .context import SENTENCE_BREAK, clauses, resolution
 from .conversation import Turn
 from .safety import SafetyGate, SafetyResult, find, plain, resolve
 from .understanding import Understanding
@@ -89,6 +89,11 @@ class Screen:
             return safety, notes
         whole = plain(". ".join([*earlier, message]))
         settled = resolution(whole)
+        if settled is not None and settled.group("dated"):
+            # "That was years ago" dates the sentence before it, no more: a red flag told earlier stands.
+            told = [c for c in SENTENCE_BREAK.split(whole[:settled.start()]) if c.strip()][:-1]
+            if told and (self.gate.check(". ".join(told)).urgent or self.concepts.check(". ".join(told))):
+                settled = None
         if settled is not None:
             after = whole[settled.end():]
             if self.gate.check(after).urgent is None and self.concepts.check(after) is None:
