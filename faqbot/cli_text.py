@@ -55,7 +55,9 @@ def explain_lines(trace: dict) -> list[str]:
             f"{k} {v:.2g}" for k, v in sorted(t["weights"].items(), key=lambda kv: -kv[1])))
     if t["hits"]:
         fused = t["hits"][0].get("makeup", {}).get("fused")
-        how = (f"score = BM25 part + meaning part ({1 - t['hits'][0]['makeup']['weight']:.0%} BM25 scaled to the best, "
+        share = t.get("lexical_share", 1.0)
+        reads = f" x the {share:.0%} of the question it reads" if share < 1 else ""
+        how = (f"score = BM25 part + meaning part ({1 - t['hits'][0]['makeup']['weight']:.0%} BM25 scaled to the best{reads}, "
                f"{t['hits'][0]['makeup']['weight']:.0%} meaning scaled 0-1)") if fused else "score = BM25"
         lines += ["", f"Top passages: {how}"]
         rows = []

@@ -2,7 +2,7 @@
 check, shown in the staff trace (the gate does not read it: measured, it gained nothing)."""
 import pytest
 
-from faqbot.answering.carrying import Carrying, filler, reason
+from faqbot.answering.carrying import Carrying, filler, readable_share, reason
 from faqbot.answering.understanding import GATE_FEATURES, fitted
 from faqbot.cli import main
 
@@ -78,3 +78,19 @@ def test_ask_explain_shows_the_carrying_words_and_what_is_not_covered(runner):
     why = runner.invoke(main, ["ask", "--explain", "should I drink water after a massage?"]).output.split("--- why ---", 1)[1]
     assert "carrying     drink 2.51 (not covered), water 2.51 (not covered), massage" in why
     assert "coverage     the top passage does not cover 'drink', 'water'" in why
+
+
+def test_bm25_ranks_with_the_share_of_the_question_it_reads(bot):
+    """BM25 that read one everyday word of a question does not outvote meaning as if it had read it all."""
+    words = [Carrying("help", ("help",), 0.2), Carrying("unwind", ("zzunwind",), 1.8)]
+    assert readable_share(words, bot.index) == pytest.approx(0.1)
+    assert readable_share([], bot.index) == 1.0
+    reply = bot.reply("would it help me feel less frazzled")  # BM25 reads "help", "feel"; meaning: stress
+    assert reply.trace.lexical_share < 1 and "stress" in reply.trace.hits[0]["text"].lower()
+    whole = bot.reply("Can remedial massage help with back pain?")
+    assert whole.trace.lexical_share == 1.0  # a question in the articles' words ranks as before
+    # The console's parts still add up: BM25's part is scaled by the share.
+    from faqbot.evaluation.explain import score_makeup
+    rows = score_makeup(bot, reply)
+    assert all(r["lexical_share"] == round(reply.trace.lexical_share, 4) for r in rows)
+    assert all(r["bm25_part"] <= (1 - r["weight"]) * r["bm25_scaled"] * r["lexical_share"] + 1e-4 for r in rows)

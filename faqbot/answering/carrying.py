@@ -71,6 +71,18 @@ def carrying_words(analysed: list[Term], index: Index, everyday: float, unseen: 
             for w, ts in words.items()]
 
 
+def readable_share(words: list[Carrying], index: Index) -> float:
+    """The share of a question's carrying weight in words the articles use: all BM25 can read of it.
+
+    "will it help me chill out": BM25 reads "help" (0.15) and not "chill" (2.51), so its ranking, scaled
+    to its best passage as if it had read the question, would outvote meaning's; the ranker gives it
+    this share of its part instead (measured in docs/semantic.md)."""
+    total = sum(w.weight for w in words)
+    if total <= 0:
+        return 1.0
+    return sum(w.weight for w in words if any(t in index for t in w.terms)) / total
+
+
 def cover_by_words(words: list[Carrying], index: Index, row: int) -> None:
     """Mark the words passage `row` has."""
     for w in words:

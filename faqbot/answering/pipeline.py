@@ -9,7 +9,7 @@ from .addressee import helper_advice
 from .concepts import default_concepts
 from .analysis import Analyzer, default_analyzer
 from ..config import Settings
-from .carrying import Carrying
+from .carrying import Carrying, readable_share
 from .cautions import caution_text
 from .conversation import Turn
 from .history import History
@@ -49,6 +49,7 @@ class Trace:
     features: dict[str, float] = field(default_factory=dict)  # the answer gate's evidence
     carrying: list[Carrying] = field(default_factory=list)  # the words that carry the question, and their cover
     coverage: str = ""  # what the top passage leaves uncovered of them ("": the gate was not reached)
+    lexical_share: float = 1.0  # the share of their weight BM25 can read: its part of the ranking is scaled by it
 
 
 @dataclass
@@ -166,7 +167,8 @@ class Bot(Wording, History):
             if near is not None:
                 trace.meaning.append(f"clinic topic by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
                 topic = next((t for t in clinic_topics() if t.name == near.label), None)
-        found = self.break_ties(turn, self.retriever.search(weights, sims), history, trace)  # traced even when a clinic topic wins
+        trace.lexical_share = share = readable_share(trace.carrying, self.index)  # "chill out": BM25 reads "help"
+        found = self.break_ties(turn, self.retriever.search(weights, sims, share), history, trace)  # traced even when a clinic topic wins
         if topic is not None and found and found[0].passage.doc_id == CLINIC_DOC:
             # Staff wrote an answer for this: it beats the fixed "please contact the clinic" (if the gate agrees).
             trace.meaning.append(f"clinic answer {found[0].passage.id} instead of the topic {topic.name}")

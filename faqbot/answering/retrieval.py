@@ -31,14 +31,17 @@ class Retriever:
         final, _ = self.index.ranked(weights, candidates=CANDIDATES)
         return u.index.similarities(vec, np.fromiter(final, np.int64, len(final)))
 
-    def search(self, weights: dict[str, float], sims) -> list[Hit]:
-        """Rank passages by BM25, fused with meaning when the model is loaded."""
+    def search(self, weights: dict[str, float], sims, lexical_share: float = 1.0) -> list[Hit]:
+        """Rank passages by BM25, fused with meaning when the model is loaded.
+
+        lexical_share: how much of the question BM25 can read at all (the weight of its carrying words
+        the articles use); BM25's part of the mix shrinks with it."""
         s = self.settings
         if sims is None:
             return self.index.search(weights, k=s.TOP_K)
         final, variant = self.index.ranked(weights, candidates=CANDIDATES)
         lexical = np.zeros(len(self.index))
         lexical[list(final)] = list(final.values())
-        fused = fuse(lexical, sims, s.SEMANTIC_WEIGHT)
+        fused = fuse(lexical * lexical_share, sims, s.SEMANTIC_WEIGHT, scale=lexical.max())
         order = np.argsort(-fused, kind="stable")[: s.TOP_K]
         return [self.index.hit(int(i), weights, float(fused[i]), variant.get(int(i), 0.0)) for i in order]

@@ -26,7 +26,8 @@ def score_makeup(bot: Bot, reply: Reply) -> list[dict]:
 
     BM25 = (sum of the terms' contributions) x (1 + variant weight x visitor-question match).
     With the meaning layer on, the score is fuse()'s mix: (1 - w) x BM25 / the best BM25 among
-    the candidates + w x the passage's meaning similarity scaled 0..1 over the passages; the
+    the candidates x the share of the question BM25 reads (trace.lexical_share)
+    + w x the passage's meaning similarity scaled 0..1 over the passages; the
     meaning part is the rest of the score once the BM25 part is taken away (it is w x that
     scaled similarity, to rounding), so the two parts add up to the score exactly.
     """
@@ -46,9 +47,10 @@ def score_makeup(bot: Bot, reply: Reply) -> list[dict]:
                "variant_weight": index.variant_weight, "bm25": round(bm25, 4), "fused": fused}
         if fused:
             lexical = bm25 / best if best > 0 else 0.0
-            bm25_part = round((1 - w) * lexical, 4)
+            bm25_part = round((1 - w) * lexical * trace.lexical_share, 4)
             meaning_part = round(h["score"] - bm25_part, 4)
             row.update(weight=w, best_bm25=round(best, 4), bm25_scaled=round(lexical, 4), bm25_part=bm25_part,
+                       lexical_share=round(trace.lexical_share, 4),
                        meaning_part=meaning_part, meaning_scaled=round(meaning_part / w, 4) if w else 0.0)
         out.append(row)
     return out

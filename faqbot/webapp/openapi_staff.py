@@ -116,6 +116,8 @@ def schemas(config, public: dict) -> dict:
                          "items": closed({"word": {"type": "string"}, "terms": TEXTS, "weight": {"type": "number"},
                                           "covered": {"type": "string"}})},
             "coverage": {"type": "string", "description": "What the top passage leaves uncovered ('': gate not reached)"},
+            "lexical_share": {"type": "number", "description": "The share of the carrying words' weight in words the "
+                              "articles use: BM25's part of the ranking is scaled by it"},
             "terms": {"type": "array", "items": closed({**strings("surface", "term", "how", "status"),
                                                         "corrected_from": NULLABLE_STRING})},
             "context": {"type": "array", "items": closed(strings("message", "type"))},
