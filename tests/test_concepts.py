@@ -102,6 +102,7 @@ def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, catego
     "im doing my cert IV in massage. whats the protocol if a client mentions numbness in the saddle area?",
     # a dose taken twice is an overdose; a dose taken twice a day, or a specialist seen twice a year, is not
     "I take my tablets twice a day, is that a problem for a massage",
+    "I've had my blood pressure pills twice daily for years",
     "I'm on the same meds for my thyroid and see my specialist twice a year, all stable",
     "my knee isn't hot or swollen, just stiff in the mornings",  # negated after the part named
 ])
