@@ -301,3 +301,13 @@ def test_a_follow_up_with_a_word_of_its_own_is_answered_on_its_merits(bot):
     first, turns = bot.converse(["What is remedial massage?"])
     follow, _ = bot.converse(["does it help with posture?"], turns)
     assert not any("asked again" in note for note in follow.trace.meaning)
+
+
+def test_a_caution_told_in_an_earlier_turn_stays_with_the_next_answers(bot):
+    """"I'm on blood thinners" / "is a firm sports massage ok then?": the caution still applies."""
+    reply, history = bot.converse(["I'm on blood thinners after my heart valve was replaced",
+                                   "is a firm sports massage on my legs ok then?"])
+    assert reply.type in ("answer", "fallback") and "blood-thinning" in (reply.caution or "")
+    assert any("told earlier" in m for m in reply.trace.safety)
+    thanks, _ = bot.converse(["thanks!"], history)  # small talk carries none
+    assert thanks.type == "smalltalk" and not thanks.caution

@@ -288,3 +288,47 @@ def test_a_message_repeated_word_for_word_is_read_once(monkeypatch):
     count = len(read)
     assert gate.check(message) is first and len(read) == count
     assert gate.check(message + " this morning").urgent is not None and len(read) > count
+
+
+# Contraindications in everyday words and brand names (from caution_fit.json's misses, a fit set; written
+# here in other words), each with the condition its caution names.
+@pytest.mark.parametrize("message, condition", [
+    ("running a bit of a temp and feeling crook, can I keep my booking?", "fever"),
+    ("got a tummy bug since Tuesday, still ok for Friday?", "fever"),
+    ("got my new knee 5 weeks ago, can you do my other leg?", "surgery"),
+    ("had my gallbladder out last month", "surgery"),
+    ("snapped my forearm skiing a month ago, it's in a cast", "fracture"),
+    ("wrenched my neck yesterday reversing the trailer", "sprain"),
+    ("hammy strain from Saturday's game", "sprain"),
+    ("I've had two DVTs, both treated", "clots"),
+    ("bun in the oven, about 20 wks now", "pregnancy"),
+    ("I bruise like a banana, is deep tissue a bad idea?", "blood-thinning"),
+    ("my blood pressure is a bit low, I get dizzy standing up", "blood pressure"),
+    ("I've got an ICD under my collarbone", "heart"),
+    ("I'm on Prolia injections", "osteoporosis"),
+    ("on metformin for the sugar", "diabetes"),
+    ("my kidneys are failing, I'm on dialysis three days a week", "kidney"),
+    ("I take tramadol and diazepam for my back", "strong painkillers"),
+    ("I'm on prednisone long term for my lungs", "steroids"),
+    ("I get the odd seizure when I'm overtired, is a massage ok?", "epilepsy"),
+])
+def test_contraindications_in_everyday_words_get_their_caution(message, condition):
+    result = default_gate().check(message)
+    assert result.urgent is None, result.matched
+    assert condition in caution_text(result.cautions)
+
+
+@pytest.mark.parametrize("message", [
+    "my son has epilepsy and he is having a seizure right now that won't stop",
+    "she has epilepsy and has been having a seizure for 6 minutes",
+    "I had my first ever seizure this morning",
+])
+def test_a_seizure_happening_now_stays_urgent_even_with_epilepsy(message):
+    assert default_gate().check(message).urgent is not None
+
+
+def test_a_fracture_dated_in_other_words_is_a_caution_not_an_emergency():
+    for message in ("broke my leg when I was like 9, is remedial ok for my hamstrings?",
+                    "I broke two ribs three weeks before, can the therapist do my back?"):
+        result = default_gate().check(message)
+        assert result.urgent is None and result.cautions, (message, result.matched)

@@ -56,7 +56,10 @@ PAST_EVENT = (r"(years?|months?) back\b|\b(in )?(19|20)\d\d\b|back in (the )?(tw
               # was 45"; not an age alone ("at 90 my nan fell and can't get up" is about now)
               r"\b(had|got|suffered|was diagnosed)\b[^.,;]{0,30}\bat (the )?(age (of )?)?[2-9]\d\b"
               r"(?! ?(weeks?|wks|am|pm|o.?clock|mins?|minutes|kg|km|:))|"
-              r"when (i|he|she|they) (was|were) [1-9]\d?\b")
+              r"when (i|he|she|they) (was|were) (like |about |around |only |just )?([1-9]\d?\b|(one|two|three|four|five|six|seven|eight|"
+              r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)\b)|"
+              # "three weeks before", "a few months back": dated, in a learner's or a casual word
+              r"\b(\d+|a few|few|a couple of|two|three|four|five|six|seven|eight) (weeks?|months?|years?) (before|back|earlier)\b")
 POST_NEGATION = re.compile(r"[- ]?free\b")  # "seizure-free", "symptom free"
 # "never" negates what follows ("I've never fainted", "never had a clot") unless the clause goes on to
 # compare: "I've never had chest pain this bad", "never felt anything like it" are red flags.

@@ -35,6 +35,8 @@ class Screen:
         small_talk: the message is only a thanks, a greeting or a goodbye.
         """
         safety = self.gate.check(message)
+        if history and not small_talk:  # "I'm on warfarin" / "can I still come Thursday?" keeps its caution
+            safety = self.told_earlier_cautions(safety, history[-WINDOW_TURNS:])
         notes: list[str] = []
         text = plain(message)
 
@@ -102,6 +104,22 @@ class Screen:
                 return SafetyResult(None, safety.cautions, (*safety.matched, f"resolved: {settled.group(0)!r}"),
                                     safety.said), notes
         return replace(safety, about=who or About()), notes
+
+    def told_earlier_cautions(self, safety: SafetyResult, earlier: list[Turn]) -> SafetyResult:
+        """Add the cautions of the last turns the visitor wrote (each read once: the gate caches messages)."""
+        names = {rule.name for rule in safety.cautions}
+        cautions, said, matched = list(safety.cautions), list(safety.said), list(safety.matched)
+        for turn in earlier:
+            told = self.gate.check(turn.message)
+            for rule, words in zip(told.cautions, told.said):
+                if rule.name not in names:
+                    names.add(rule.name)
+                    cautions.append(rule)
+                    said.append(words)
+                    matched.append(f"caution {rule.name}: {words!r} (told earlier)")
+        if len(cautions) == len(safety.cautions):
+            return safety
+        return replace(safety, cautions=tuple(cautions), said=tuple(said), matched=tuple(matched))
 
     def urgent(self, safety: SafetyResult, category: str, how: str) -> SafetyResult:
         """The result with the rule whose advice covers a red-flag category."""
