@@ -300,6 +300,7 @@ def test_a_message_repeated_word_for_word_is_read_once(monkeypatch):
     ("snapped my forearm skiing a month ago, it's in a cast", "fracture"),
     ("wrenched my neck yesterday reversing the trailer", "sprain"),
     ("hammy strain from Saturday's game", "sprain"),
+    ("lifting the couch yesterday I did something to my knee, felt a pop", "sprain"),
     ("I've had two DVTs, both treated", "clots"),
     ("bun in the oven, about 20 wks now", "pregnancy"),
     ("I bruise like a banana, is deep tissue a bad idea?", "blood-thinning"),
