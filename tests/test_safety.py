@@ -328,6 +328,14 @@ def test_a_seizure_happening_now_stays_urgent_even_with_epilepsy(message):
     assert default_gate().check(message).urgent is not None
 
 
+@pytest.mark.parametrize("message", [
+    "I'm sick with worry about my mum, would a massage help me relax?", "is the cold stone massage nice?",
+    "my back is crook from the garden", "I had my daughter book it for me",
+])
+def test_everyday_words_near_those_conditions_get_no_caution(message):
+    assert default_gate().check(message).cautions == ()
+
+
 def test_a_fracture_dated_in_other_words_is_a_caution_not_an_emergency():
     for message in ("broke my leg when I was like 9, is remedial ok for my hamstrings?",
                     "I broke two ribs three weeks before, can the therapist do my back?"):
