@@ -5,6 +5,7 @@ import pytest
 from faqbot.answering.carrying import Carrying, filler, readable_share, reason
 from faqbot.answering.understanding import GATE_FEATURES, fitted
 from faqbot.cli import main
+from faqbot.evaluation.explain import score_makeup
 
 
 def carrying(bot, message):
@@ -90,7 +91,6 @@ def test_bm25_ranks_with_the_share_of_the_question_it_reads(bot):
     whole = bot.reply("Can remedial massage help with back pain?")
     assert whole.trace.lexical_share == 1.0  # a question in the articles' words ranks as before
     # The console's parts still add up: BM25's part is scaled by the share.
-    from faqbot.evaluation.explain import score_makeup
     rows = score_makeup(bot, reply)
     assert all(r["lexical_share"] == round(reply.trace.lexical_share, 4) for r in rows)
     assert all(r["bm25_part"] <= (1 - r["weight"]) * r["bm25_scaled"] * r["lexical_share"] + 1e-4 for r in rows)

@@ -110,8 +110,10 @@ CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|
            r"(?:said|says|say) (?:it|that) (?:wasnt|was not|isnt|is not) (?:a |an )?(?:concern|problem|worry|serious|dangerous))|"
            r"\b(?:turned|turns) out (?:to be |it was |i was |it s |its |he was |she was )?(?:just|only|nothing|fine)|"
            r"\b(?:it|that) (?:wasnt|was not|isnt|is not) (?:a|an) (?:clot|dvt|break|fracture|heart attack|stroke)\b")
-LONG_AGO = (r"\b(?:\d+|a few|few|a couple of|couple of|many|several|two|three|four|five|six|seven|eight|nine|ten|"
-            r"twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades) (?:ago|back|earlier|before)\b|\byears ago\b|"
+# How many years or decades: "a couple of", "twenty", "15".
+HOW_MANY = (r"(?:\d+|a few|few|a couple of|couple of|many|several|two|three|four|five|six|seven|eight|nine|ten|"
+            r"twelve|fifteen|twenty|thirty|forty|fifty)")
+LONG_AGO = (rf"\b{HOW_MANY} (?:years|decades) (?:ago|back|earlier|before)\b|\byears ago\b|"
             r"\b(?:as a|when (?:i|he|she|they) (?:was|were)) (?:kid|child|teen|teenager|little|young|small|baby|toddler)\b|"
             r"\b(?:in|from|during) (?:my|his|her) (?:youth|teens|teenage years|childhood|twenties|school days)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b|"
             r"\bused to\b|\blast year\b|\bback in\b|\b(?:my|his|her) past\b|\bhistory of\b")
@@ -128,8 +130,7 @@ WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im) (?:really 
 # he was 16; he's 30 now" (ConText's "historical" across a sentence). Years, not "back in March":
 # a recent event stays a red flag unless a clinician cleared it.
 DATED_BACK = (r"(?:^|[.;!?\n] *)(?:and |but )?(?:that|this|it|all that|all this) (?:was|were|happened) (?:all )?"
-              r"(?:about |over |more than |nearly |like )?(?:(?:\d+|a few|few|a couple of|couple of|many|several|two|three|"
-              r"four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|fifty) (?:years|decades) "
+              rf"(?:about |over |more than |nearly |like )?(?:{HOW_MANY} (?:years|decades) "
               r"(?:ago|back|earlier)|years ago|long ago|in (?:19|20)\d\d|when (?:i|he|she|they) (?:was|were) (?:a )?"
               r"(?:kid|child|teen|teenager|little|young|small|baby|toddler|[1-9]\d?\b)|as a (?:kid|child|teenager))")
 RESOLUTION = re.compile(f"{CLEARED}|(?P<well>{WELL_SINCE})|(?P<dated>{DATED_BACK})")

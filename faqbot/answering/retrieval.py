@@ -42,6 +42,6 @@ class Retriever:
         final, variant = self.index.ranked(weights, candidates=CANDIDATES)
         lexical = np.zeros(len(self.index))
         lexical[list(final)] = list(final.values())
-        fused = fuse(lexical * lexical_share, sims, s.SEMANTIC_WEIGHT, scale=lexical.max())
+        fused = fuse(lexical, sims, s.SEMANTIC_WEIGHT, lexical_share)
         order = np.argsort(-fused, kind="stable")[: s.TOP_K]
         return [self.index.hit(int(i), weights, float(fused[i]), variant.get(int(i), 0.0)) for i in order]

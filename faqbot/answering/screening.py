@@ -93,8 +93,8 @@ class Screen:
         settled = resolution(whole)
         if settled is not None and settled.group("dated"):
             # "That was years ago" dates the sentence before it, no more: a red flag told earlier stands.
-            told = [c for c in SENTENCE_BREAK.split(whole[:settled.start()]) if c.strip()][:-1]
-            if told and (self.gate.check(". ".join(told)).urgent or self.concepts.check(". ".join(told))):
+            told = ". ".join([c for c in SENTENCE_BREAK.split(whole[:settled.start()]) if c.strip()][:-1])
+            if told and (self.gate.check(told).urgent or self.concepts.check(told)):
                 settled = None
         if settled is not None:
             after = whole[settled.end():]

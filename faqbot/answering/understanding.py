@@ -200,12 +200,12 @@ class Understanding:
         return float(self.params.get("gate", {}).get("threshold", 0.5))
 
 
-def fuse(bm25: np.ndarray, sims: np.ndarray, weight: float, scale: float | None = None) -> np.ndarray:
+def fuse(bm25: np.ndarray, sims: np.ndarray, weight: float, lexical_share: float = 1.0) -> np.ndarray:
     """Mix BM25 and meaning scores, each scaled to 0..1 over the passages (weight: meaning's share).
 
-    scale: what BM25's scores are divided by (default their best)."""
-    top = bm25.max() if scale is None else scale
+    lexical_share: how much of the question BM25 can read (carrying.readable_share); its part shrinks with it."""
+    top = bm25.max()
     lexical = bm25 / top if top > 0 else bm25
     low, high = sims.min(), sims.max()
     meaning = (sims - low) / (high - low) if high > low else np.zeros_like(sims)
-    return weight * meaning + (1 - weight) * lexical
+    return weight * meaning + (1 - weight) * lexical * lexical_share
