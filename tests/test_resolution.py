@@ -50,6 +50,7 @@ STILL_URGENT = [
     # "that was years ago" dates the sentence before it only, and not what goes on after it
     ["I've got a crushing pain in my chest. My uncle had the same thing. That was years ago."],
     ["I took an overdose of my pills. That was years ago, but lately I keep thinking about it"],
+    ["my leg swelled up after surgery", "that was years ago, but it swells up every summer, can I get a leg massage"],
 ]
 
 
