@@ -382,3 +382,58 @@ def test_two_processes_writing_at_once_lose_nothing(sqlite_store, caplog):
         assert [w.wait(60) for w in writers] == [0, 0]
     assert len(sqlite_store.questions_since(0, 5000)) == 1200
     assert len(sqlite_store.history("shared")) == 3 and sqlite_store.history("a-299")[0].reply_id == "a-own-299"
+
+
+def test_turns_a_workers_threads_save_at_the_same_moment_share_one_transaction(sqlite_store, monkeypatch):
+    """Each chat paid for its own transaction and writers' turn: those that finish together under load
+    are written by whichever came first, and the others wait asleep for the outcome."""
+    import os
+
+    from faqbot.storage import sqlite as store_sqlite
+
+    transactions = []
+    real = store_sqlite.writers_turn
+
+    def counted(*args):
+        transactions.append(threading.get_ident())
+        return real(*args)
+
+    monkeypatch.setattr(store_sqlite, "writers_turn", counted)
+    sqlite_store.record("s0", turn(0), 0.5, None)  # connected
+    transactions.clear()
+    fd = hold_turn(sqlite_store)  # another worker writing: the first chat waits, the others queue behind it
+    threading.Timer(0.15, os.close, (fd,)).start()
+    writers = [threading.Thread(target=sqlite_store.save_turn, args=(f"s{i}", turn(i), time.time())) for i in range(1, 9)]
+    for w in writers:
+        w.start()
+        time.sleep(0.005)
+    for w in writers:
+        w.join(5)
+    assert [t.reply_id for i in range(1, 9) for t in sqlite_store.history(f"s{i}")] == [turn(i).reply_id for i in range(1, 9)]
+    assert len(transactions) == 2  # the first chat's, then the seven that queued during it, together
+
+
+@pytest.mark.stores("sqlite")
+def test_a_turn_queued_behind_a_slow_write_gives_up_after_its_wait_and_is_not_written_later():
+    """A chat queued behind a write that hangs is not held past its wait; its turn, returned unsaved,
+    goes with the question-log row (spool.py), so the group must never write it too."""
+    from faqbot.storage.turns import Group
+
+    group, release, written = Group(), threading.Event(), []
+
+    def slow(items, wait):
+        release.wait(2)
+        written.extend(items)
+        return True
+
+    first = threading.Thread(target=group.join, args=("first", slow, 0.2))
+    first.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    assert group.join("second", slow, 0.1) is False
+    assert 0.09 < time.monotonic() - started < 0.3
+    release.set()
+    first.join(2)
+    assert written == ["first"]
+    assert group.join("third", lambda items, wait: written.extend(items) or True, 0.1) is True
+    assert written == ["first", "third"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..answering.conversation import Turn
 from .base import Store
-from .turns import WAIT, TurnFile, process_lock, writers_turn
+from .turns import WAIT, TurnFile, process_group, process_lock, writers_turn
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +128,20 @@ class SQLiteStore(Store):
                 self._local.turns = None
 
     def save_turn(self, session_id: str, turn: Turn, now: float) -> bool:
-        """Append a turn to its session, waiting at most WAIT; False when the database failed."""
-        def write(conn):
-            with self._turn(conn), conn:
-                conn.execute("BEGIN IMMEDIATE")
-                self._append(conn, session_id, turn, now)
-            return True
-        saved = bool(self._safely("session write", write, False, writes=True))
+        """Append a turn to its session, waiting at most WAIT; False when the database failed.
+
+        Turns saved by the process's threads at the same moment share one transaction (turns.Group).
+        """
+        def write_all(items: list, wait: float) -> bool:
+            def write(conn):
+                # What is left of the leader's wait; all of it (no busy_timeout to reset) when it queued for none.
+                with self._turn(conn, wait if wait < WAIT - 0.01 else WAIT), conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    for item in items:
+                        self._append(conn, *item)
+                return True
+            return bool(self._safely("session write", write, False, writes=True))
+        saved = process_group(self.path).join((session_id, turn, now), write_all, WAIT)
         if saved:  # a failed write is no commit; sweeping old rows is the background writer's (_wrote)
             self._committed()
         return saved

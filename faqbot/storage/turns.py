@@ -69,6 +69,58 @@ def process_lock(path: str) -> threading.Lock:
         return _LOCKS.setdefault((os.getpid(), path), threading.Lock())
 
 
+class Group:
+    """A process's chats saving their turns at the same moment, written in one transaction.
+
+    Under load a worker's threads often finish chats together, and each paid for its own
+    transaction and writers' turn. Now the first to arrive writes what is queued when it starts
+    (everything its write covers is settled together); the others wait asleep for that outcome,
+    and those arriving during the write queue for the next one. Each waits at most its `wait`
+    while queued; a turn taken into a write waits for that write, which is bounded by its own.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._queue: list[list] = []  # [item, outcome]: outcome None until written
+        self._writing = False
+
+    def join(self, item, write, wait: float) -> bool:
+        """Have `item` written by write(items, seconds left) -> bool, alone or with others queued."""
+        ticket = [item, None]
+        deadline = time.monotonic() + wait
+        with self._cond:
+            self._queue.append(ticket)
+            while self._writing and ticket[1] is None:
+                queued = any(t is ticket for t in self._queue)
+                left = deadline - time.monotonic()
+                if queued and left <= 0:
+                    self._queue.remove(ticket)  # never taken: the caller keeps it for a later try
+                    return False
+                self._cond.wait(left if queued else None)
+            if ticket[1] is not None:
+                return ticket[1]
+            batch, self._queue, self._writing = self._queue, [], True
+        ok = False
+        try:
+            ok = bool(write([t[0] for t in batch], max(0.0, deadline - time.monotonic())))
+        finally:
+            with self._cond:
+                for t in batch:
+                    t[1] = ok
+                self._writing = False
+                self._cond.notify_all()
+        return ok
+
+
+_GROUPS: dict[tuple[int, str], Group] = {}
+
+
+def process_group(path: str) -> Group:
+    """The group of a process's turn writes to a file (a forked worker starts its own)."""
+    with _LOCKS_GUARD:
+        return _GROUPS.setdefault((os.getpid(), path), Group())
+
+
 class TurnFile:
     """The file descriptor a thread takes the writers' turn through, closed when the thread's gone.
 
