@@ -126,14 +126,19 @@ def upgrade(pidfile: str | None, master: int | None, port: int, host: str, timeo
 # The sets the meaning layer is fitted on; every other set in eval/ is only scored.
 FIT_SETS = ("questions", "dev", "visitors_a", "gate_fit", "gate_fit2")
 SAFETY_FIT_SETS = ("safety_fit", "safety_fit2", "safety_fit3", "safety_fit4", "safety_fit5")
+# The small-talk model also learns from these (with FIT_SETS and SAFETY_FIT_SETS): fit sets all.
+SMALLTALK_FIT_SETS = ("smalltalk_fit", "conversations_fit", "caution_fit", "safety_fit6", "safety_fit7")
 
 
 @main.command("fit")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--safety", "safety_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A red-team set to fit the red-flag layer on (repeatable; default: SAFETY_FIT_SETS).")
+@click.option("--smalltalk", "smalltalk_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A further set to fit the small-talk model on (repeatable; default: SMALLTALK_FIT_SETS).")
 @click.option("--max-false-alarms", default=0.01, show_default=True, help="Cross-validated false-alarm budget.")
-def fit_cmd(files: tuple[str, ...], safety_files: tuple[str, ...], max_false_alarms: float):
+def fit_cmd(files: tuple[str, ...], safety_files: tuple[str, ...], smalltalk_files: tuple[str, ...],
+            max_false_alarms: float):
     """Fit the meaning layer (red flags, small talk, clinic topics, answer gate) into faqbot/data/fitted.json.
 
     FILES are the evaluation files to fit the gate and thresholds on (default: FIT_SETS).
@@ -151,11 +156,15 @@ def fit_cmd(files: tuple[str, ...], safety_files: tuple[str, ...], max_false_ala
     if meaning is None:
         raise click.ClickException(f"the semantic model is {status}")
     safety = [Path(f) for f in safety_files] or [Path(f"eval/{name}.json") for name in SAFETY_FIT_SETS]
-    params = fit_all(lambda p: Bot(s, passages, meaning=meaning, params=p), paths, safety, max_false_alarms)
+    chat = [Path(f) for f in smalltalk_files] or [Path(f"eval/{name}.json") for name in SMALLTALK_FIT_SETS]
+    params = fit_all(lambda p: Bot(s, passages, meaning=meaning, params=p), paths, safety, max_false_alarms,
+                     smalltalk_files=chat)
     cv = params["safety"]["cross_validated"]
     click.echo(f"red flags: threshold {params['safety']['threshold']:.3f}; cross-validated recall "
                f"{cv['recall']:.3f}, false alarms {cv['false_alarms']:.3f}")
-    click.echo(f"small talk when {params['smalltalk_min']} closer than any passage, clinic topics {params['topic_min']}")
+    chat = params["smalltalk"]["cross_validated"]
+    click.echo(f"small talk: held out a file at a time, {chat['small_talk_found']:.3f} found, "
+               f"{chat['others_taken']:.4f} of other messages taken; clinic topics {params['topic_min']}")
     gate = params["gate"]
     click.echo(f"answer gate on {gate['fitted_cases']} questions: " + ", ".join(
         f"{k.replace('_', ' ')} {v}" for k, v in gate["fit_errors"].items()))

@@ -154,6 +154,28 @@ def test_small_talk_by_meaning(bot, message, intent):
     assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"
 
 
+@pytest.mark.parametrize("message, intent", [("toodle-oo for now", "goodbye"), ("adieu, my friend", "goodbye"),
+                                             ("I would like to know if a computer is replying to me", "about the bot")])
+def test_small_talk_the_examples_are_not_near_enough_for_is_read_by_the_fitted_model(bot, message, intent):
+    # Written for this test: no pattern matches them, and no example is nearer than every passage by
+    # the margin that keeps every question of the fit files out (all three fell back before).
+    reply = bot.reply(message)
+    assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"
+
+
+@pytest.mark.parametrize("message", ["hjkl asdfg zxcvbn", "jjjjj kkkk", "ghjk fdsa"])
+def test_a_keyboard_mash_is_no_small_talk(bot, message):
+    # By meaning it reads as anything (these read as "goodbye" and "greeting"): small talk needs a word.
+    assert bot.reply(message).type == "fallback"
+
+
+def test_a_question_about_the_last_answer_is_a_follow_up_not_small_talk(bot):
+    # It names nothing of its own, so by meaning it is near the small-talk examples (this one read as a compliment).
+    _, turns = bot.converse(["what does a remedial massage session involve?"])
+    reply, _ = bot.converse(["can you put that more simply please"], turns)
+    assert reply.type != "smalltalk"
+
+
 def test_the_shipped_parameters_are_what_faqbot_fit_produces(tmp_path):
     """fitted.json is data from `faqbot fit` on the named fit sets, not numbers set by hand."""
     shipped = fitted()
@@ -162,18 +184,23 @@ def test_the_shipped_parameters_are_what_faqbot_fit_produces(tmp_path):
     meaning, _ = load_meaning(True, None, None)
     files = [Path(f"eval/{name}") for name in shipped["fitted"]["on"]]
     safety = [Path(f"eval/{name}") for name in shipped["fitted"]["safety"]]
-    refit = fit_all(lambda p: pipeline.Bot(settings, passages, meaning=meaning, params=p), files, safety, out=tmp_path)
+    chat = [Path(f"eval/{name}") for name in shipped["fitted"]["smalltalk"]]
+    refit = fit_all(lambda p: pipeline.Bot(settings, passages, meaning=meaning, params=p), files, safety, out=tmp_path,
+                    smalltalk_files=chat)
     assert np.allclose(refit["gate"]["weights"], shipped["gate"]["weights"], atol=1e-4)
     for part in ("safety", "gate"):
         assert refit[part]["threshold"] == pytest.approx(shipped[part]["threshold"], abs=1e-4)
     assert refit["safety"]["k"] == shipped["safety"]["k"]
     assert refit["safety"]["cross_validated"] == shipped["safety"]["cross_validated"]
     assert refit["smalltalk_min"] == shipped["smalltalk_min"] and refit["topic_min"] == shipped["topic_min"]
+    assert np.allclose(refit["smalltalk"]["weights"], shipped["smalltalk"]["weights"], atol=1e-4)
+    assert refit["smalltalk"]["threshold"] == pytest.approx(shipped["smalltalk"]["threshold"], abs=1e-4)
+    assert refit["smalltalk"]["cross_validated"] == shipped["smalltalk"]["cross_validated"]
     bank = json.loads((tmp_path / "safety_bank.json").read_text())
     assert bank["examples"] == json.loads((MODEL_DIR.parent / "safety_bank.json").read_text())["examples"]
     assert not {"visitors_b.json", "visitors_c.json", "safety_scored.json", "safety_scored2.json", "safety_scored3.json",
                 "conversations.json", "conversations2.json", "adversarial.json"} & {
-        *shipped["fitted"]["on"], *shipped["fitted"]["safety"]}  # never fitted on a scored set
+        *shipped["fitted"]["on"], *shipped["fitted"]["safety"], *shipped["fitted"]["smalltalk"]}  # never fitted on a scored set
 
 
 def test_a_follow_up_that_names_no_symptom_costs_one_embedding(bot, monkeypatch):

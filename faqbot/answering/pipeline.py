@@ -26,9 +26,6 @@ from .turns import TurnDecision, decide
 from .understanding import Understanding
 from .wording import Wording
 
-SMALLTALK_WORDS = 12  # longer messages are questions, however politely they start
-
-
 @dataclass
 class Trace:
     """Why the bot answered as it did (for staff and `faqbot ask --explain`)."""
@@ -137,8 +134,10 @@ class Bot(Wording, History):
                     if key in advice]
             return Reply("urgent", self.fill(advice), [], s.DISCLAIMER, [], trace=trace, actions=call_actions(*said))
         sims = self.retriever.similarities(vec, message) if u else None
-        if intent is None and u and len(message.split()) <= SMALLTALK_WORDS:
-            near = u.intent(u.smalltalk, vec, float(sims.max()), "smalltalk_min")
+        if intent is None and u:
+            near = u.small_talk(vec, float(sims.max()), len(message.split()),
+                                lambda: self.chatter(message) and self.says_words(message)
+                                and not self.asks_back(message, history))
             if near is not None:
                 trace.meaning.append(f"small talk by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
                 intent = next((i for i in self.smalltalk.intents if i.name == near.label), None)

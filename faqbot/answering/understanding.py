@@ -6,8 +6,9 @@ Built on the sentence vectors of semantic.py, with parameters fitted on labelled
   nearest red-flag examples of the red-team fit sets than to its nearest harmless ones (lookalikes
   and the fit sets' visitor questions); the threshold and the number of neighbours are fitted, and
   the nearest red-flag example names the category, so the advice fits;
-- small talk and clinic topics: the nearest example of an intent, when it is closer than any
-  passage by the fitted margin;
+- small talk: a logistic model over the message's vector, how much nearer it is to a small-talk
+  example than to any passage, and its length (the nearest example names the intent); clinic
+  topics: the nearest example, when it is closer than any passage by the fitted margin;
 - the gate: answer or fall back by a logistic model over both retrievers' evidence.
 """
 from __future__ import annotations
@@ -119,6 +120,7 @@ class Understanding:
         self.calm_screen = self.calm[hubs(self.calm, k, SCREEN_ROWS)]
         self._judged: OrderedDict[bytes, tuple[float, Nearest] | None] = OrderedDict()  # by the vector's digest
         self._lock = threading.Lock()
+        self._smalltalk_weights: np.ndarray | None = None
 
     # -- red flags -------------------------------------------------------------------------------
     def red_flag_score(self, vec: np.ndarray, k: int | None = None) -> float:
@@ -169,6 +171,25 @@ class Understanding:
         return (score, nearest) if nearest is not None else None
 
     # -- small talk and clinic topics ------------------------------------------------------------
+    def small_talk(self, vec: np.ndarray, best_passage: float, words: int, model_may=lambda: True) -> Nearest | None:
+        """The nearest small-talk example, when the message is small talk by meaning.
+
+        Either an example is closer than any passage by the fitted margin (a message of at most a
+        dozen words), or the fitted model reads it as small talk, where model_may() allows: the
+        model reaches further, so the pipeline keeps it from questions about the conversation."""
+        nearest = self.smalltalk.nearest(vec)
+        if nearest is None:
+            return None
+        if words <= 12 and self.intent(self.smalltalk, vec, best_passage, "smalltalk_min") is not None:
+            return nearest
+        p = self.params.get("smalltalk")
+        if not p or not model_may():
+            return None
+        if self._smalltalk_weights is None:  # once: the model's weights as an array
+            self._smalltalk_weights = np.asarray(p["weights"], np.float32)
+        x = smalltalk_features(vec, nearest.similarity, best_passage, words)
+        return nearest if logistic(self._smalltalk_weights, p["bias"], x) >= p["threshold"] else None
+
     def intent(self, bank: Bank, vec: np.ndarray, best_passage: float, key: str) -> Nearest | None:
         """The nearest example of a bank, when it is closer than any passage by the fitted margin."""
         margin = self.params.get(key)
@@ -198,6 +219,13 @@ class Understanding:
     @property
     def gate_threshold(self) -> float:
         return float(self.params.get("gate", {}).get("threshold", 0.5))
+
+
+def smalltalk_features(vec: np.ndarray, nearest: float, best_passage: float, words: int) -> np.ndarray:
+    """What the small-talk model reads: the vector itself (what the message is about), how much
+    nearer its nearest small-talk example is than any passage, that passage's nearness, and its
+    length in tens of words (up to 40): long messages are rarely small talk alone."""
+    return np.r_[vec, nearest - best_passage, best_passage, min(words, 40) / 10]
 
 
 def fuse(bm25: np.ndarray, sims: np.ndarray, weight: float, lexical_share: float = 1.0) -> np.ndarray:

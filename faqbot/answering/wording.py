@@ -10,14 +10,18 @@ from typing import TYPE_CHECKING
 
 from ..knowledge.text import tokenize
 from .carrying import carrying_words, cover_by_words, everyday_share, reason
-from .smalltalk import clinic_topic
+from .smalltalk import ASKS, clinic_topic, plain
 from .spelling import english_frequency
+from .turns import CLARIFIES, DEMONSTRATIVES, OBJECT_PRONOUNS, SUBJECT_PRONOUNS
 
 if TYPE_CHECKING:
     from .analysis import Term
     from .index import Hit
     from .pipeline import Trace
 
+POINTERS = DEMONSTRATIVES | OBJECT_PRONOUNS | SUBJECT_PRONOUNS
+REQUEST = re.compile(r"\b(?:can|could|would|will) (?:you|u|ya)\b")  # a request is asked anywhere in a message
+A_WORD = 1e-7  # usage frequency from which a token is a word people write ("ciao": 3e-7; "qwerty": 3e-8)
 COMMON_WORD = 1e-4  # usage frequency above which an unseen word is filler ("exactly", "always")
 
 
@@ -43,6 +47,24 @@ class Wording:
             if self.index.keyness.get(term.stem, 0.0) >= self.settings.MIN_KEYNESS or term.stem in self.mapped:
                 return False
         return clinic_topic(text) is None
+
+    def asks_back(self, message: str, history) -> bool:
+        """Tell whether a message asks about the conversation so far ("how is that supposed to work?",
+        "who decides this?"): a question with a word pointing back, after earlier turns. It names
+        little of its own, so it reads like small talk by meaning; it is a follow-up."""
+        if not history:
+            return False
+        text = plain(message)
+        asks = "?" in message or ASKS.match(text) or CLARIFIES.search(text) or REQUEST.search(text)
+        return bool(asks) and not POINTERS.isdisjoint(text.split())
+
+    def says_words(self, message: str) -> bool:
+        """Tell whether any of a message's words is a word: English, or one the small-talk examples
+        use ("merci", "ttyl"). By meaning, a keyboard mash ("asdfgh zxcv") reads as anything."""
+        known = self.__dict__.get("_smalltalk_words")
+        if known is None:
+            known = self._smalltalk_words = {w for t in self.understanding.smalltalk.texts for w in tokenize(t)}
+        return any(w in known or english_frequency(w) >= A_WORD for w in tokenize(message))
 
     def articles_name(self, text: str, names) -> str | None:
         """The first word of the text that `names` fullmatches and the articles' own text uses

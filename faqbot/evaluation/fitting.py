@@ -195,8 +195,11 @@ def fit_gate(bot: Bot, cases: list[dict], l2: float = 0.1) -> dict:
 
 
 def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_alarm: float = 0.01,
-            out: Path = DATA) -> dict:
-    """Fit everything and write fitted.json and safety_bank.json (to faqbot/data); bot_factory(params) builds a bot."""
+            out: Path = DATA, smalltalk_files: list[Path] = ()) -> dict:
+    """Fit everything and write fitted.json and safety_bank.json (to faqbot/data); bot_factory(params) builds a bot.
+
+    The small-talk model reads every file named (smalltalk_files only it reads)."""
+    from .fit_smalltalk import fit_smalltalk  # builds on this module
     examples, sizes = write_bank(safety_files, out, files)
     bot = bot_factory({})
     if bot.understanding is None:
@@ -206,8 +209,11 @@ def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_
     cases = [c for f in files for c in parse_eval(f.read_bytes(), max_length=10_000)]
     params: dict = {"safety": fit_safety(bot, max_false_alarm, sizes)}
     params.update(fit_intents(bot, cases))
+    params["smalltalk"] = fit_smalltalk(bot, {f.name: parse_eval(f.read_bytes(), max_length=10_000)
+                                             for f in [*files, *safety_files, *smalltalk_files]})
     params["gate"] = fit_gate(bot_factory({k: v for k, v in params.items() if k != "gate"}), cases)
     params["fitted"] = {"on": [f.name for f in files], "safety": [f.name for f in safety_files],
+                        "smalltalk": [f.name for f in smalltalk_files],
                         "model": bot.understanding.meaning.checksum, "date": time.strftime("%Y-%m-%d")}
     (out / "fitted.json").write_text(json.dumps(params, indent=1) + "\n", "utf-8")
     return params
