@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..answering.understanding import smalltalk_features
-from .fitting import logistic_fit, probabilities
+from .logistic import logistic_fit, probabilities
 
 L2 = 1.0
 QUANTILE = 0.998  # the threshold: above this share of the fit negatives' probabilities

@@ -20,38 +20,12 @@ import numpy as np
 
 from ..answering.pipeline import Bot
 from ..answering.understanding import GATE_FEATURES, nearness
+from .fit_smalltalk import fit_smalltalk
+from .logistic import logistic_fit, probabilities
 from .runner import parse_eval
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FOLDS = 5
-
-
-def logistic_fit(X: np.ndarray, y: np.ndarray, l2: float, iterations: int = 30,
-                 balanced: bool = False) -> tuple[np.ndarray, float]:
-    """Fit weights and bias by Newton's method with an L2 penalty (not on the bias).
-
-    balanced: each class weighs as much as the other in total, so a fit set with three answerable
-    questions for every unanswerable one does not learn to answer everything.
-    """
-    Xb = np.hstack([X, np.ones((len(X), 1))])
-    n_pos = max(y.sum(), 1.0)
-    n_neg = max(len(y) - y.sum(), 1.0)
-    sample = np.where(y == 1, len(y) / (2 * n_pos), len(y) / (2 * n_neg)) if balanced else np.ones(len(y))
-    w = np.zeros(Xb.shape[1])
-    penalty = l2 * np.r_[np.ones(X.shape[1]), 0.0]
-    for _ in range(iterations):
-        p = 1 / (1 + np.exp(-np.clip(Xb @ w, -50, 50)))
-        gradient = Xb.T @ (sample * (p - y)) + penalty * w
-        hessian = (Xb * (sample * p * (1 - p))[:, None]).T @ Xb + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w[:-1], float(w[-1])
-
-
-def probabilities(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(X @ w + b, -50, 50)))
 
 
 def write_bank(paths: list[Path], out: Path = DATA, questions: list[Path] = ()) -> tuple[list[dict], list[int]]:
@@ -199,7 +173,6 @@ def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_
     """Fit everything and write fitted.json and safety_bank.json (to faqbot/data); bot_factory(params) builds a bot.
 
     The small-talk model reads every file named (smalltalk_files only it reads)."""
-    from .fit_smalltalk import fit_smalltalk  # builds on this module
     examples, sizes = write_bank(safety_files, out, files)
     bot = bot_factory({})
     if bot.understanding is None:
