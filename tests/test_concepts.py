@@ -86,6 +86,12 @@ def concepts():
     ("I've made a plan to die", "suicide_self_harm"),
     ("I've taken all my meds at once", "overdose"),
     ("she took her heart pills twice today and feels faint", "overdose"),
+    # Goodbyes as warning signs of suicide (written from them, not from a set; all four were answered
+    # as small talk or a fallback before)
+    ("cheers for everything, consider this my last message to everybody", "suicide_self_harm"),
+    ("I've been saying my goodbyes to my family this week", "suicide_self_harm"),
+    ("my neighbour will take my cat once I'm gone", "suicide_self_harm"),
+    ("can you tell my daughter I loved her. I will not be texting anyone again", "suicide_self_harm"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
@@ -121,6 +127,10 @@ def test_negated_past_or_partial_is_not(concepts, message):
     "my son had a fever last week, all better now; can he have a sports massage?",
     "the massage was instant relief for my headache", "my headache went away in a second after the massage",
     "my neck is really stiff after sleeping funny", "I drink coke after my workout, is that ok?",
+    # everyday goodbyes and arrangements
+    "my last message to anyone at the front desk was never answered", "I said my goodbyes to the old clinic when I moved",
+    "who will look after my kids once I'm gone to the conference?", "tell my mum I love her, please",
+    "I won't be coming back again, your answers are useless",
 ])
 def test_their_parts_alone_are_not(concepts, message):
     assert concepts.check(message) is None
