@@ -163,6 +163,17 @@ def test_small_talk_the_examples_are_not_near_enough_for_is_read_by_the_fitted_m
     assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"
 
 
+@pytest.mark.parametrize("message, intent", [("rubbish bot", "complaint"), ("what a pathetic answer", "complaint"),
+                                             ("you're not very clever, are you", "complaint"),
+                                             ("that has sorted me right out", "thanks"),
+                                             ("bots like you are normally hopeless but you were brilliant", "compliment")])
+def test_feedback_by_meaning_takes_its_tone_from_its_words(bot, message, intent):
+    # By meaning "rubbish bot" is nearest to "good bot" and "sorted me out" to "that didn't help":
+    # the reply thanked a complaint and apologised to a thanks.
+    reply = bot.reply(message)
+    assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}"
+
+
 @pytest.mark.parametrize("message", ["hjkl asdfg zxcvbn", "jjjjj kkkk", "ghjk fdsa"])
 def test_a_keyboard_mash_is_no_small_talk(bot, message):
     # By meaning it reads as anything (these read as "goodbye" and "greeting"): small talk needs a word.

@@ -19,7 +19,7 @@ from ..knowledge.passages import Passage
 from .retrieval import Retriever
 from .safety import SafetyGate, SafetyResult, default_gate
 from .screening import Screen
-from .smalltalk import SmallTalk, clinic_topic, clinic_topics, default_smalltalk
+from .smalltalk import SmallTalk, clinic_topic, clinic_topics, default_smalltalk, feedback_tone
 from .semantic import Meaning
 from .spelling import Speller
 from .turns import TurnDecision, decide
@@ -140,7 +140,9 @@ class Bot(Wording, History):
                                 and not self.asks_back(message, history))
             if near is not None:
                 trace.meaning.append(f"small talk by meaning: {near.label} ({near.similarity:.2f}, {near.example!r})")
-                intent = next((i for i in self.smalltalk.intents if i.name == near.label), None)
+                if (name := feedback_tone(near.label, message)) != near.label:
+                    trace.meaning.append(f"its words make it {name}, not {near.label}")
+                intent = next((i for i in self.smalltalk.intents if i.name == name), None)
         if intent is not None:
             trace.rule, trace.decision = f"smalltalk: {intent.name}", "smalltalk"
             trace.turn = decide(message, {}, history or [], small_talk=True)

@@ -17,6 +17,31 @@ ASKS = re.compile(r"^(what|whats|how|why|when|where|who|which|can|could|will|wou
                   r"shall|may|might|have|has)\b")
 
 
+# Sentence vectors read topic more than tone: "rubbish bot" is nearest to "good bot". What a message
+# thinks of the bot or its answer, read from its words, settles which feedback intent it is.
+DISPLEASED = re.compile(r"\b(?:rubbish|pathetic|useless|lame|terrible|awful|dumb|stupid|hopeless|poor|(?<!not )bad|worst|"
+                        r"crap|garbage|meh|annoying|frustrat\w*|confus\w*|waste|wrong|vague)\b|"
+                        r"\bnot (?:very |really |that |so |quite |at all )?(?:good|great|clever|smart|helpful|useful|clear|"
+                        r"right|what)\b|\bno (?:use|help|good)\b|\b(?:don'?t|doesn'?t|didn'?t|do not|does not|did not) "
+                        r"(?:understand|get it|make sense|help|answer)")
+PLEASED = re.compile(r"\b(?:thanks?|thank you|cheers|ta|great|good|helpful|useful|clear|perfect|brilliant|sorted|"
+                     r"understand|makes sense|got it|lovely|excellent|fantastic|appreciate\w*)\b")
+FEEDBACK = {"pleased": ("compliment", "thanks"), "displeased": ("complaint",)}
+
+
+def feedback_tone(name: str, message: str) -> str:
+    """The feedback intent a message's words call for, when meaning named the other kind: praise
+    or thanks read as displeased is a complaint; a complaint with pleased words and no displeased
+    ones is thanks. Any other intent is kept. After a "but", what follows it is what is meant
+    ("these chat things are usually hopeless, but you've been impressive")."""
+    text = plain(message).rsplit(" but ", 1)[-1]
+    if name in FEEDBACK["pleased"] and DISPLEASED.search(text):
+        return "complaint"
+    if name in FEEDBACK["displeased"] and PLEASED.search(text) and not DISPLEASED.search(text):
+        return "thanks"
+    return name
+
+
 @dataclass(frozen=True)
 class Intent:
     name: str
