@@ -6,6 +6,7 @@
 - the small-talk and clinic-topic margins (how much closer than any passage an example must be):
   the lowest that takes no question of another kind in the fit files (a swallowed question is
   worse than a missed "thanks");
+- the small-talk model, for what no example is near enough to (fit_smalltalk.py);
 - the answer gate: logistic regression over GATE_FEATURES, answerable against unanswerable
   questions of the fit files.
 Only the files named are read; sets kept for scoring must never be passed here.

@@ -94,7 +94,8 @@ class Group:
                 queued = any(t is ticket for t in self._queue)
                 left = deadline - time.monotonic()
                 if queued and left <= 0:
-                    self._queue.remove(ticket)  # never taken: the caller keeps it for a later try
+                    # Never taken: the caller keeps it for a later try (by identity: two tickets may be equal).
+                    self._queue = [t for t in self._queue if t is not ticket]
                     return False
                 self._cond.wait(left if queued else None)
             if ticket[1] is not None:
