@@ -162,9 +162,9 @@ def fit_cmd(files: tuple[str, ...], safety_files: tuple[str, ...], smalltalk_fil
     cv = params["safety"]["cross_validated"]
     click.echo(f"red flags: threshold {params['safety']['threshold']:.3f}; cross-validated recall "
                f"{cv['recall']:.3f}, false alarms {cv['false_alarms']:.3f}")
-    chat = params["smalltalk"]["cross_validated"]
-    click.echo(f"small talk: held out a file at a time, {chat['small_talk_found']:.3f} found, "
-               f"{chat['others_taken']:.4f} of other messages taken; clinic topics {params['topic_min']}")
+    talk = params["smalltalk"]["cross_validated"]
+    click.echo(f"small talk: held out a file at a time, {talk['small_talk_found']:.3f} found, "
+               f"{talk['others_taken']:.4f} of other messages taken; clinic topics {params['topic_min']}")
     gate = params["gate"]
     click.echo(f"answer gate on {gate['fitted_cases']} questions: " + ", ".join(
         f"{k.replace('_', ' ')} {v}" for k, v in gate["fit_errors"].items()))

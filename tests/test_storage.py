@@ -413,10 +413,8 @@ def test_turns_a_workers_threads_save_at_the_same_moment_share_one_transaction(s
     assert len(transactions) == 2  # the first chat's, then the seven that queued during it, together
 
 
-@pytest.mark.stores("sqlite")
-def test_a_turn_queued_behind_a_slow_write_gives_up_after_its_wait_and_is_not_written_later():
-    """A chat queued behind a write that hangs is not held past its wait; its turn, returned unsaved,
-    goes with the question-log row (spool.py), so the group must never write it too."""
+def slow_group():
+    """A turn group whose writes hang until `release` is set, recording what they wrote."""
     from faqbot.storage.turns import Group
 
     group, release, written = Group(), threading.Event(), []
@@ -425,6 +423,14 @@ def test_a_turn_queued_behind_a_slow_write_gives_up_after_its_wait_and_is_not_wr
         release.wait(2)
         written.extend(items)
         return True
+    return group, release, written, slow
+
+
+@pytest.mark.stores("sqlite")
+def test_a_turn_queued_behind_a_slow_write_gives_up_after_its_wait_and_is_not_written_later():
+    """A chat queued behind a write that hangs is not held past its wait; its turn, returned unsaved,
+    goes with the question-log row (spool.py), so the group must never write it too."""
+    group, release, written, slow = slow_group()
 
     first = threading.Thread(target=group.join, args=("first", slow, 0.2))
     first.start()
@@ -437,3 +443,23 @@ def test_a_turn_queued_behind_a_slow_write_gives_up_after_its_wait_and_is_not_wr
     assert written == ["first"]
     assert group.join("third", lambda items, wait: written.extend(items) or True, 0.1) is True
     assert written == ["first", "third"]
+
+
+@pytest.mark.stores("sqlite")
+def test_a_turn_that_gives_up_leaves_the_queue_itself_not_an_equal_one_queued_before_it():
+    """Two queued turns may compare equal: the one that gives up must not take the other's place out,
+    or that one would be reported saved without ever being written."""
+    group, release, written, slow = slow_group()
+
+    first = threading.Thread(target=group.join, args=("first", slow, 1.0))
+    first.start()
+    time.sleep(0.05)
+    outcome, kept, given_up = [], {"turn": 1}, {"turn": 1}  # equal, not the same
+    patient = threading.Thread(target=lambda: outcome.append(group.join(kept, slow, 2.0)))
+    patient.start()
+    time.sleep(0.05)
+    assert group.join(given_up, slow, 0.05) is False  # queued behind `patient`'s equal item, gives up
+    release.set()
+    first.join(2)
+    patient.join(2)
+    assert outcome == [True] and written == ["first", kept] and written[1] is kept  # not the one given up

@@ -26,7 +26,7 @@ DISPLEASED = re.compile(r"\b(?:rubbish|pathetic|useless|lame|terrible|awful|dumb
                         r"(?:understand|get it|make sense|help|answer)")
 PLEASED = re.compile(r"\b(?:thanks?|thank you|cheers|ta|great|good|helpful|useful|clear|perfect|brilliant|sorted|"
                      r"understand|makes sense|got it|lovely|excellent|fantastic|appreciate\w*)\b")
-FEEDBACK = {"pleased": ("compliment", "thanks"), "displeased": ("complaint",)}
+PRAISE = ("compliment", "thanks")  # the feedback intents of a pleased visitor
 
 
 def feedback_tone(name: str, message: str) -> str:
@@ -35,9 +35,9 @@ def feedback_tone(name: str, message: str) -> str:
     ones is thanks. Any other intent is kept. After a "but", what follows it is what is meant
     ("these chat things are usually hopeless, but you've been impressive")."""
     text = plain(message).rsplit(" but ", 1)[-1]
-    if name in FEEDBACK["pleased"] and DISPLEASED.search(text):
+    if name in PRAISE and DISPLEASED.search(text):
         return "complaint"
-    if name in FEEDBACK["displeased"] and PLEASED.search(text) and not DISPLEASED.search(text):
+    if name == "complaint" and PLEASED.search(text) and not DISPLEASED.search(text):
         return "thanks"
     return name
 

@@ -29,6 +29,7 @@ from ..knowledge.passages import Passage
 from .semantic import Bank, Meaning, Nearest, SemanticIndex
 
 GATE_FEATURES = ("bm25", "semantic", "margin", "outside")
+MARGIN_WORDS = 12  # small talk by the margin alone: longer messages are questions, however politely they start
 SCREEN_ROWS = 256  # harmless examples a message is first compared with (see hubs)
 VECTORS_CACHED = 4096  # vectors whose red-flag result is kept
 
@@ -180,20 +181,24 @@ class Understanding:
         nearest = self.smalltalk.nearest(vec)
         if nearest is None:
             return None
-        if words <= 12 and self.intent(self.smalltalk, vec, best_passage, "smalltalk_min") is not None:
+        if words <= MARGIN_WORDS and self.closer(nearest, best_passage, "smalltalk_min") is not None:
             return nearest
         p = self.params.get("smalltalk")
-        if not p or not model_may():
+        if not p:
             return None
         if self._smalltalk_weights is None:  # once: the model's weights as an array
             self._smalltalk_weights = np.asarray(p["weights"], np.float32)
         x = smalltalk_features(vec, nearest.similarity, best_passage, words)
-        return nearest if logistic(self._smalltalk_weights, p["bias"], x) >= p["threshold"] else None
+        # The model first: it is one product, and the guards read words; most messages stop here.
+        return nearest if logistic(self._smalltalk_weights, p["bias"], x) >= p["threshold"] and model_may() else None
 
     def intent(self, bank: Bank, vec: np.ndarray, best_passage: float, key: str) -> Nearest | None:
         """The nearest example of a bank, when it is closer than any passage by the fitted margin."""
+        return self.closer(bank.nearest(vec), best_passage, key)
+
+    def closer(self, nearest: Nearest | None, best_passage: float, key: str) -> Nearest | None:
+        """The example, when it is closer than any passage by the margin fitted under `key`."""
         margin = self.params.get(key)
-        nearest = bank.nearest(vec)
         if margin is None or nearest is None:
             return None
         return nearest if nearest.similarity - best_passage >= margin else None

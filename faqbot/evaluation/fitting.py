@@ -180,11 +180,11 @@ def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_
         raise RuntimeError("the semantic model is off or unavailable: nothing to fit")
     if bot.understanding.flags.texts != [e["text"] for e in examples]:  # fit_safety holds sets out by position
         raise RuntimeError("the bot's red-flag bank is not the one these sets make: fit into faqbot/data")
-    cases = [c for f in files for c in parse_eval(f.read_bytes(), max_length=10_000)]
+    parsed = {f.name: parse_eval(f.read_bytes(), max_length=10_000) for f in [*files, *safety_files, *smalltalk_files]}
+    cases = [c for f in files for c in parsed[f.name]]
     params: dict = {"safety": fit_safety(bot, max_false_alarm, sizes)}
     params.update(fit_intents(bot, cases))
-    params["smalltalk"] = fit_smalltalk(bot, {f.name: parse_eval(f.read_bytes(), max_length=10_000)
-                                             for f in [*files, *safety_files, *smalltalk_files]})
+    params["smalltalk"] = fit_smalltalk(bot, parsed)
     params["gate"] = fit_gate(bot_factory({k: v for k, v in params.items() if k != "gate"}), cases)
     params["fitted"] = {"on": [f.name for f in files], "safety": [f.name for f in safety_files],
                         "smalltalk": [f.name for f in smalltalk_files],

@@ -132,19 +132,21 @@ class SQLiteStore(Store):
 
         Turns saved by the process's threads at the same moment share one transaction (turns.Group).
         """
-        def write_all(items: list, wait: float) -> bool:
-            def write(conn):
-                # What is left of the leader's wait; all of it (no busy_timeout to reset) when it queued for none.
-                with self._turn(conn, wait if wait < WAIT - 0.01 else WAIT), conn:
-                    conn.execute("BEGIN IMMEDIATE")
-                    for item in items:
-                        self._append(conn, *item)
-                return True
-            return bool(self._safely("session write", write, False, writes=True))
-        saved = process_group(self.path).join((session_id, turn, now), write_all, WAIT)
+        saved = process_group(self.path).join((session_id, turn, now), self._save_turns, WAIT)
         if saved:  # a failed write is no commit; sweeping old rows is the background writer's (_wrote)
             self._committed()
         return saved
+
+    def _save_turns(self, items: list, wait: float) -> bool:
+        """Append (session id, turn, time) items in one transaction; False when the database failed."""
+        def write(conn):
+            # What is left of the leader's wait; all of it (no busy_timeout to reset) when it queued for none.
+            with self._turn(conn, wait if wait < WAIT - 0.01 else WAIT), conn:
+                conn.execute("BEGIN IMMEDIATE")
+                for item in items:
+                    self._append(conn, *item)
+            return True
+        return bool(self._safely("session write", write, False, writes=True))
 
     def _append(self, conn: sqlite3.Connection, session_id: str, turn: Turn, now: float) -> None:
         row = conn.execute("SELECT updated, turns FROM sessions WHERE id = ?", (session_id,)).fetchone()
