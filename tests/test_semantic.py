@@ -113,6 +113,18 @@ def test_a_repeated_message_is_embedded_once(embedder):
     assert counting.texts == ["does it help sciatica"] and a is b
 
 
+def test_a_message_s_sentences_are_embedded_in_one_batch_and_cached(embedder):
+    counting = CountingEmbedder(embedder)
+    calls = []
+    counting.embed = lambda texts, real=counting.embed: calls.append(list(texts)) or real(texts)
+    meaning = Meaning(counting)
+    meaning.query("my back aches")
+    vecs = meaning.queries(["my back aches", "it started on Monday", "my back aches"])
+    assert calls == [["my back aches"], ["it started on Monday"]]  # only what was not cached, once
+    assert np.array_equal(vecs[0], vecs[2]) and np.array_equal(vecs[1], meaning.query("it started on Monday"))
+    assert len(calls) == 2 and meaning.queries([]).shape == (0, counting.dim)
+
+
 def test_every_stage_shares_one_embedding_of_the_message(bot, monkeypatch):
     meaning = bot.understanding.meaning
     asked = []
@@ -140,6 +152,43 @@ def test_red_flags_by_meaning_name_their_category_and_advice(bot):
     reply = bot.reply(message)
     assert reply.type == "urgent" and reply.trace.rule == "urgent: possible overdose or poisoning"
     assert "red flag by meaning" in reply.trace.meaning[0] and "overdose" in reply.trace.meaning[0]
+
+
+# Our own words: one sentence of a longer message tells the red flag, the rest dilutes it.
+LONG_ASTHMA = ("Hello, I had a massage with you in spring and it was lovely. My blue puffer has done nothing for my "
+               "asthma tonight and I can barely finish a sentence. Is there a Saturday slot?")
+
+
+def test_a_red_flag_told_in_one_sentence_of_a_longer_message_is_found_by_meaning(bot):
+    u = bot.understanding
+    assert u.red_flag(u.meaning.query(LONG_ASTHMA)) is None  # the whole message reads as booking chat
+    assert bot.gate.check(LONG_ASTHMA).urgent is None and bot.concepts.check(LONG_ASTHMA) is None
+    reply = bot.reply(LONG_ASTHMA)
+    assert reply.type == "urgent" and "breathing" in reply.trace.rule
+    assert ("in the sentence 'My blue puffer has done nothing for my asthma tonight and I can barely finish a "
+            "sentence.'") in reply.trace.meaning[0]
+
+
+def test_only_sentences_that_affirm_a_red_flag_s_makings_are_read_alone(bot):
+    # The model reads "no fever, no bleeding" much as it reads "fever, bleeding": a negated sentence is not
+    # read alone, nor is one that names nothing a red flag is made of, nor a message of one sentence.
+    assert bot.screen.telling("I'm 31 weeks along. No bleeding, no headaches, and the baby kicks all day. "
+                              "Which pregnancy massage do you offer?") == [
+        "I'm 31 weeks along.", "Which pregnancy massage do you offer?"]
+    assert bot.screen.telling("We loved the last visit. Can I book two sessions? Do you take card?") == []
+    assert bot.screen.telling("my chest is tight and my left arm aches") == []
+
+
+def test_a_sentence_alone_must_pass_the_stricter_fitted_threshold(bot):
+    safety = bot.understanding.params["safety"]
+    assert safety["sentence_threshold"] > safety["threshold"]
+    assert bot.understanding.red_flag_in(bot.screen.telling(LONG_ASTHMA)) is not None
+    strict = dict(bot.understanding.params, safety=dict(safety, sentence_threshold=1.0))
+    bot.understanding.params, saved = strict, bot.understanding.params
+    try:
+        assert bot.understanding.red_flag_in(bot.screen.telling(LONG_ASTHMA)) is None
+    finally:
+        bot.understanding.params = saved
 
 
 @pytest.mark.parametrize("message, intent", [("ok cheers, c ya", "thanks"),
@@ -203,6 +252,8 @@ def test_the_shipped_parameters_are_what_faqbot_fit_produces(tmp_path):
         assert refit[part]["threshold"] == pytest.approx(shipped[part]["threshold"], abs=1e-4)
     assert refit["safety"]["k"] == shipped["safety"]["k"]
     assert refit["safety"]["cross_validated"] == shipped["safety"]["cross_validated"]
+    assert refit["safety"]["sentence_threshold"] == pytest.approx(shipped["safety"]["sentence_threshold"], abs=1e-4)
+    assert refit["safety"]["sentences_fitted"] == shipped["safety"]["sentences_fitted"]
     assert refit["smalltalk_min"] == shipped["smalltalk_min"] and refit["topic_min"] == shipped["topic_min"]
     assert np.allclose(refit["smalltalk"]["weights"], shipped["smalltalk"]["weights"], atol=1e-4)
     assert refit["smalltalk"]["threshold"] == pytest.approx(shipped["smalltalk"]["threshold"], abs=1e-4)

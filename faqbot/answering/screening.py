@@ -8,6 +8,7 @@ A later layer only runs when the earlier ones found nothing; cautions always com
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -20,6 +21,13 @@ from .safety import SafetyGate, SafetyResult, find, plain, resolve
 from .understanding import Understanding
 
 WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told over turns
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+SENTENCE_WORDS = 3  # shorter sentences ("Thanks.", "Hi there!") say no red flag on their own
+
+
+def sentences(message: str) -> list[str]:
+    """The sentences of a message that can tell a red flag by themselves (the meaning layer reads each)."""
+    return [s.strip() for s in SENTENCE_END.split(message) if len(s.split()) >= SENTENCE_WORDS]
 
 
 class Screen:
@@ -79,8 +87,12 @@ class Screen:
             told = earlier and self.concepts.tag(message) and self.concepts.tag(". ".join(earlier))
             window = together([*(u.meaning.turn_vector(t.message, t.vector) for t in read_with), vec]) if told else None
             flag = u.red_flag(vec, window)
+            parts = self.telling(message) if flag is None else []
+            if parts:
+                flag = u.red_flag_in(parts)
             if flag is not None:
-                where = "the last turns together" if flag.window else "the message"
+                where = ("the last turns together" if flag.window else
+                         f"the sentence {flag.sentence!r}" if flag.sentence else "the message")
                 notes.append(f"red flag by meaning in {where}: {flag.category} (nearer red flags by {flag.score:+.3f}; "
                              f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
                 safety = self.urgent(safety, flag.category, "by meaning")
@@ -104,6 +116,12 @@ class Screen:
                 return SafetyResult(None, safety.cautions, (*safety.matched, f"resolved: {settled.group(0)!r}"),
                                     safety.said), notes
         return replace(safety, about=who or About()), notes
+
+    def telling(self, message: str) -> list[str]:
+        """The sentences of a longer message the meaning layer also reads alone: each names something
+        a red flag is made of, affirmed (the model reads "no fever, no redness" as it reads "fever")."""
+        parts = sentences(message)
+        return [p for p in parts if self.concepts.tag(p)] if len(parts) > 1 else []
 
     def told_earlier_cautions(self, safety: SafetyResult, earlier: list[Turn]) -> SafetyResult:
         """Add the cautions of the last turns the visitor wrote (each read once: the gate caches messages)."""

@@ -64,6 +64,21 @@ class Meaning:
                 self._queries.popitem(last=False)
         return vec
 
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several messages' vectors (a message's sentences), the uncached ones embedded in one batch."""
+        with self._lock:
+            found = {t: self._queries[t] for t in texts if t in self._queries}
+        todo = [t for t in dict.fromkeys(texts) if t not in found]
+        if todo:
+            for t, vec in zip(todo, self.embedder.embed(todo)):
+                found[t] = vec
+            with self._lock:
+                for t in todo:
+                    self._queries[t] = found[t]
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.popitem(last=False)
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
     def pack(self, vec: np.ndarray) -> str:
         """A message's vector as text for its saved turn: the model's checksum, then float16 in base64."""
         return self.stamp + base64.b64encode(vec.astype("<f2").tobytes()).decode("ascii")

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Sequence
 
 import numpy as np
 
@@ -102,6 +103,7 @@ class RedFlag:
     score: float  # how much nearer its nearest red-flag examples are than its nearest harmless ones
     nearest: Nearest
     window: bool  # found in the last turns read together, not in the message alone
+    sentence: str = ""  # found in this one sentence of the message, at the stricter sentence threshold
 
 
 class Understanding:
@@ -141,6 +143,22 @@ class Understanding:
             found = self._judge(np.asarray(v, np.float32)) if v is not None else None
             if found is not None:
                 return RedFlag(found[1].label, found[0], found[1], in_window)
+        return None
+
+    def red_flag_in(self, sentences: Sequence[str]) -> RedFlag | None:
+        """Return the red flag one sentence of a longer message describes, by meaning.
+
+        A red flag told in one sentence of several ("Been doing it tough. I took all my sleeping
+        tablets an hour ago. Should I cancel Friday?") is diluted in the whole message's vector. A
+        sentence alone has lost its neighbours (a negation, a date, "ha"), so it must pass a stricter
+        threshold, fitted on messages outside the bank (fitting.fit_sentences)."""
+        threshold = self.params.get("safety", {}).get("sentence_threshold")
+        if threshold is None:
+            return None
+        for sentence, v in zip(sentences, self.meaning.queries(sentences)):  # one batch
+            found = self._judge(np.asarray(v, np.float32))  # None below the message threshold, so below this one
+            if found is not None and found[0] >= threshold:
+                return RedFlag(found[1].label, found[0], found[1], False, sentence)
         return None
 
     def _judge(self, v: np.ndarray) -> tuple[float, Nearest] | None:

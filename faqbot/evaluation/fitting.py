@@ -2,7 +2,8 @@
 
 - the red-flag scorer: nearness to the red-team fit sets' red flags against nearness to their
   harmless lookalikes and the fit files' visitor questions; its threshold is the lowest whose
-  false alarms, each red-team set held out in turn, stay within budget;
+  false alarms, each red-team set held out in turn, stay within budget; a stricter one for a red
+  flag in one sentence of a longer message, fitted on the fit sets outside the bank;
 - the small-talk and clinic-topic margins (how much closer than any passage an example must be):
   the lowest that takes no question of another kind in the fit files (a swallowed question is
   worse than a missed "thanks");
@@ -90,6 +91,28 @@ def fit_safety(bot: Bot, max_false_alarm: float, sizes: list[int], ks: tuple[int
     return {"method": "nearest neighbours", "k": k, "threshold": round(threshold, 6),
             "cross_validated": {"held_out": "one red-team set at a time", "recall": round(recall, 4),
                                 "false_alarms": round(false_alarms, 4)}}
+
+
+def fit_sentences(bot: Bot, cases: list[dict], max_false_alarm: float, floor: float) -> dict:
+    """The stricter threshold for a red flag found in one sentence of a longer message.
+
+    Fitted on messages whose texts are not in the bank (the red-team and conversation fit sets
+    outside it), so no sentence is scored against its own message: the lowest threshold whose
+    false alarms on their harmless messages of two or more sentences stay within budget, and never
+    below the whole message's."""
+    u = bot.understanding
+    harmless, red = [], []
+    for case in cases:
+        parts = bot.screen.telling(case["turns"][-1] if "turns" in case else case["q"])
+        if parts:
+            best = max(u.red_flag_score(v) for v in u.meaning.queries(parts))
+            (red if case["kind"] == "urgent" else harmless).append(best)
+    scores = np.sort(harmless)
+    allowed = int(np.floor(max_false_alarm * len(scores)))
+    threshold = max(float(scores[-allowed - 1]) + 1e-6 if allowed < len(scores) else floor, floor)
+    return {"sentence_threshold": round(threshold, 6),
+            "sentences_fitted": {"harmless": len(harmless), "red_flags": len(red),
+                                 "red_flags_found": int((np.array(red) >= threshold).sum())}}
 
 
 def lowest_clean_margin(negative: list[float]) -> float:
@@ -183,6 +206,8 @@ def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_
     parsed = {f.name: parse_eval(f.read_bytes(), max_length=10_000) for f in [*files, *safety_files, *smalltalk_files]}
     cases = [c for f in files for c in parsed[f.name]]
     params: dict = {"safety": fit_safety(bot, max_false_alarm, sizes)}
+    outside = [c for f in smalltalk_files for c in parsed[f.name]]  # none of their texts is in the bank
+    params["safety"].update(fit_sentences(bot, outside, max_false_alarm, params["safety"]["threshold"]))
     params.update(fit_intents(bot, cases))
     params["smalltalk"] = fit_smalltalk(bot, parsed)
     params["gate"] = fit_gate(bot_factory({k: v for k, v in params.items() if k != "gate"}), cases)
