@@ -92,6 +92,18 @@ def concepts():
     ("I've been saying my goodbyes to my family this week", "suicide_self_harm"),
     ("my neighbour will take my cat once I'm gone", "suicide_self_harm"),
     ("can you tell my daughter I loved her. I will not be texting anyone again", "suicide_self_harm"),
+    # Written for these tests, one per addition from safety_fit8.json's misses (a fit set).
+    ("she downed 25 caps of her sleeping meds after dinner", "overdose"),
+    ("she had her usual oxycodone after tea and now we can't wake her properly", "overdose"),
+    ("grandad had double his heart pills? no - he took his morphine and his breathing has gone very slow", "overdose"),
+    ("I feel like such a burden to everyone around me", "suicide_self_harm"),
+    ("my son said they'd all be better off if he wasn't here", "suicide_self_harm"),
+    ("I really don't care if I wake up on Monday", "suicide_self_harm"),
+    ("last week I was counting out my tablets to see if there were enough", "suicide_self_harm"),
+    ("my daughter has started scratching her arms with a blade", "suicide_self_harm"),
+    ("the reliever puffer has done nothing for him since lunch", "breathing_anaphylaxis"),
+    ("she's managing two or three words between breaths", "breathing_anaphylaxis"),
+    ("the redness from the cut has travelled up to my elbow and I feel shivery with a fever", "infection_sepsis"),
 ])
 def test_a_combination_told_in_any_order_is_a_red_flag(concepts, message, category):
     found = concepts.check(message)
@@ -131,6 +143,9 @@ def test_negated_past_or_partial_is_not(concepts, message):
     "my last message to anyone at the front desk was never answered", "I said my goodbyes to the old clinic when I moved",
     "who will look after my kids once I'm gone to the conference?", "tell my mum I love her, please",
     "I won't be coming back again, your answers are useless",
+    # the same words where nothing is wrong
+    "the paperwork is a burden on the whole practice", "my kids are better off if I'm not around when they study",
+    "a packet of 30 tabs lasts me a month", "my inhaler did nothing wrong, I just wanted to ask about oils",
 ])
 def test_their_parts_alone_are_not(concepts, message):
     assert concepts.check(message) is None

@@ -251,6 +251,7 @@ def test_a_caution_inside_a_compound_word_still_counts(message, condition):
     ("If a client got chest pain during a massage, what would your therapist do?", False),
     ("Suppose someone said they wanted to end it all mid-massage, would the therapist know?", False),
     ("whats the diff between angina and a heart attack", False),
+    ("what r the signs of a stroke? we do first aid training at work next week", False),  # chat spelling (safety_fit8)
     # ...but a bare "if someone" may be now, and "if I" is the visitor
     ("what do I do if someone has crushing chest pain", True),
     ("if I have crushing chest pain should I still come in?", True),

@@ -32,7 +32,7 @@ PSEUDO_NEGATION = re.compile(
 # (Messages arrive without apostrophes: see plain().)
 GENERAL_QUESTION = re.compile(
     r"\b(?:diff(?:erence)? between|is it true|what (?:would|do|should) (?:you|your \w+|they) do if|"
-    r"(?:what are|whats|what is) the (?:\w+ ){0,2}(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
+    r"(?:what are|what r|whats|what is) the (?:\w+ ){0,2}(?:signs|symptoms) of|how (?:do|can|would) (?:you|i|we|they) tell|"
     r"trained to (?:spot|recogni[sz]e)|"
     r"(?:if|suppose|supposing|imagine|what if|in case) (?:a |an |the |your )?(?:\w+ )?(?:client|customer|patient)s?|"
     r"(?:what if|suppose|supposing|imagine|hypothetically),? (?:if )?(?:someone|somebody|anyone)(?:s\b)?|"
