@@ -155,18 +155,21 @@ def test_red_flags_by_meaning_name_their_category_and_advice(bot):
 
 
 # Our own words: one sentence of a longer message tells the red flag, the rest dilutes it.
-LONG_ASTHMA = ("Hello, I had a massage with you in spring and it was lovely. My blue puffer has done nothing for my "
-               "asthma tonight and I can barely finish a sentence. Is there a Saturday slot?")
+LONG_BREATHING = ("Hello, I had a massage with you in spring and it was lovely. My little boy is pulling in hard under "
+                  "his ribs with every breath and his lips have gone dusky. Do you see kids on Saturdays?")
 
 
 def test_a_red_flag_told_in_one_sentence_of_a_longer_message_is_found_by_meaning(bot):
     u = bot.understanding
-    assert u.red_flag(u.meaning.query(LONG_ASTHMA)) is None  # the whole message reads as booking chat
-    assert bot.gate.check(LONG_ASTHMA).urgent is None and bot.concepts.check(LONG_ASTHMA) is None
-    reply = bot.reply(LONG_ASTHMA)
+    assert u.red_flag(u.meaning.query(LONG_BREATHING)) is None  # the whole message reads as booking chat
+    assert bot.gate.check(LONG_BREATHING).urgent is None and bot.concepts.check(LONG_BREATHING) is None
+    reply = bot.reply(LONG_BREATHING)
     assert reply.type == "urgent" and "breathing" in reply.trace.rule
-    assert ("in the sentence 'My blue puffer has done nothing for my asthma tonight and I can barely finish a "
-            "sentence.'") in reply.trace.meaning[0]
+    assert ("in the sentence 'My little boy is pulling in hard under his ribs with every breath and his lips have "
+            "gone dusky.'") in reply.trace.meaning[0]
+    # Told before, and read with the turn after it as the concepts read the turns joined: still urgent.
+    later, _ = bot.converse([LONG_BREATHING, "He has settled a little now, so can we still come in on Saturday?"])
+    assert later.type == "urgent" and "in the sentence" in later.trace.meaning[0]
 
 
 def test_only_sentences_that_affirm_a_red_flag_s_makings_are_read_alone(bot):
@@ -182,11 +185,11 @@ def test_only_sentences_that_affirm_a_red_flag_s_makings_are_read_alone(bot):
 def test_a_sentence_alone_must_pass_the_stricter_fitted_threshold(bot):
     safety = bot.understanding.params["safety"]
     assert safety["sentence_threshold"] > safety["threshold"]
-    assert bot.understanding.red_flag_in(bot.screen.telling(LONG_ASTHMA)) is not None
+    assert bot.understanding.red_flag_in(bot.screen.telling(LONG_BREATHING)) is not None
     strict = dict(bot.understanding.params, safety=dict(safety, sentence_threshold=1.0))
     bot.understanding.params, saved = strict, bot.understanding.params
     try:
-        assert bot.understanding.red_flag_in(bot.screen.telling(LONG_ASTHMA)) is None
+        assert bot.understanding.red_flag_in(bot.screen.telling(LONG_BREATHING)) is None
     finally:
         bot.understanding.params = saved
 

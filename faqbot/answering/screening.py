@@ -87,7 +87,9 @@ class Screen:
             told = earlier and self.concepts.tag(message) and self.concepts.tag(". ".join(earlier))
             window = together([*(u.meaning.turn_vector(t.message, t.vector) for t in read_with), vec]) if told else None
             flag = u.red_flag(vec, window)
-            parts = self.telling(message) if flag is None else []
+            # Then each telling sentence alone, of the message and of the turns read with it (as the concepts
+            # read the turns joined): "his arm went floppy for ten minutes." / "he's fine now, can he come?"
+            parts = self.telling(*earlier, message) if flag is None else []
             if parts:
                 flag = u.red_flag_in(parts)
             if flag is not None:
@@ -117,11 +119,14 @@ class Screen:
                                     safety.said), notes
         return replace(safety, about=who or About()), notes
 
-    def telling(self, message: str) -> list[str]:
-        """The sentences of a longer message the meaning layer also reads alone: each names something
+    def telling(self, *messages: str) -> list[str]:
+        """The sentences of longer messages the meaning layer also reads alone: each names something
         a red flag is made of, affirmed (the model reads "no fever, no redness" as it reads "fever")."""
-        parts = sentences(message)
-        return [p for p in parts if self.concepts.tag(p)] if len(parts) > 1 else []
+        found = []
+        for message in messages:
+            parts = sentences(message)
+            found += [p for p in parts if self.concepts.tag(p)] if len(parts) > 1 else []
+        return found
 
     def told_earlier_cautions(self, safety: SafetyResult, earlier: list[Turn]) -> SafetyResult:
         """Add the cautions of the last turns the visitor wrote (each read once: the gate caches messages)."""

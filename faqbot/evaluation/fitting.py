@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answering.pipeline import Bot
+from ..answering.screening import WINDOW_TURNS
 from ..answering.understanding import GATE_FEATURES, nearness
 from .fit_smalltalk import fit_smalltalk
 from .logistic import logistic_fit, probabilities
@@ -98,12 +99,12 @@ def fit_sentences(bot: Bot, cases: list[dict], max_false_alarm: float, floor: fl
 
     Fitted on messages whose texts are not in the bank (the red-team and conversation fit sets
     outside it), so no sentence is scored against its own message: the lowest threshold whose
-    false alarms on their harmless messages of two or more sentences stay within budget, and never
-    below the whole message's."""
+    false alarms on their harmless cases (the last message and the turns the screen reads with it)
+    with such sentences stay within budget, and never below the whole message's."""
     u = bot.understanding
     harmless, red = [], []
     for case in cases:
-        parts = bot.screen.telling(case["turns"][-1] if "turns" in case else case["q"])
+        parts = bot.screen.telling(*(case["turns"][-1 - WINDOW_TURNS:] if "turns" in case else [case["q"]]))
         if parts:
             best = max(u.red_flag_score(v) for v in u.meaning.queries(parts))
             (red if case["kind"] == "urgent" else harmless).append(best)
