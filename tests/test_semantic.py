@@ -9,6 +9,7 @@ import pytest
 
 from faqbot import create_app
 from faqbot.answering import pipeline, retrieval
+from faqbot.answering.screening import SENTENCES_READ
 from faqbot.answering.semantic import MODEL_DIR, Meaning, load_meaning
 from faqbot.answering.understanding import fitted
 from faqbot.config import DEFAULTS, Settings
@@ -180,6 +181,12 @@ def test_only_sentences_that_affirm_a_red_flag_s_makings_are_read_alone(bot):
         "I'm 31 weeks along.", "Which pregnancy massage do you offer?"]
     assert bot.screen.telling("We loved the last visit. Can I book two sessions? Do you take card?") == []
     assert bot.screen.telling("my chest is tight and my left arm aches") == []
+    # A bounded cost: at most SENTENCES_READ, the message's own first, then the turns before it.
+    long = " ".join(f"My knee hurt on day {i}." for i in range(20))
+    earlier = "My back aches today. My neck aches too."
+    assert bot.screen.telling(long, earlier) == [f"My knee hurt on day {i}." for i in range(SENTENCES_READ)]
+    assert bot.screen.telling("My knee hurts. My hip aches a bit too.", earlier) == [
+        "My knee hurts.", "My hip aches a bit too.", "My back aches today.", "My neck aches too."]
 
 
 def test_a_sentence_alone_must_pass_the_stricter_fitted_threshold(bot):

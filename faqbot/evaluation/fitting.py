@@ -104,7 +104,7 @@ def fit_sentences(bot: Bot, cases: list[dict], max_false_alarm: float, floor: fl
     u = bot.understanding
     harmless, red = [], []
     for case in cases:
-        parts = bot.screen.telling(*(case["turns"][-1 - WINDOW_TURNS:] if "turns" in case else [case["q"]]))
+        parts = bot.screen.telling(*reversed(case["turns"][-1 - WINDOW_TURNS:] if "turns" in case else [case["q"]]))
         if parts:
             best = max(u.red_flag_score(v) for v in u.meaning.queries(parts))
             (red if case["kind"] == "urgent" else harmless).append(best)
