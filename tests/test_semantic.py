@@ -168,9 +168,12 @@ def test_a_red_flag_told_in_one_sentence_of_a_longer_message_is_found_by_meaning
     assert reply.type == "urgent" and "breathing" in reply.trace.rule
     assert ("in the sentence 'My little boy is pulling in hard under his ribs with every breath and his lips have "
             "gone dusky.'") in reply.trace.meaning[0]
+    assert "reply to a helper, about him" in reply.trace.safety[1]  # read in that sentence, not "I had a massage"
     # Told before, and read with the turn after it as the concepts read the turns joined: still urgent.
-    later, _ = bot.converse([LONG_BREATHING, "He has settled a little now, so can we still come in on Saturday?"])
+    # Whose red flag it is comes from the turn that told it: the advice speaks to the parent.
+    later, _ = bot.converse([LONG_BREATHING, "It has settled a little now, so can we still come in on Saturday?"])
     assert later.type == "urgent" and "in the sentence" in later.trace.meaning[0]
+    assert "reply to a helper, about him" in later.trace.safety[1]
 
 
 def test_only_sentences_that_affirm_a_red_flag_s_makings_are_read_alone(bot):

@@ -100,7 +100,8 @@ class Screen:
                              f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
                 safety = self.urgent(safety, flag.category, "by meaning")
                 # No words raised it: the red-flag words the concepts see stand for them.
-                read = plain(" ".join([*earlier, message])) if flag.window else text
+                # One sentence raised it: who it is about is read there ("I had a massage with you. My boy is...").
+                read = plain(flag.sentence) if flag.sentence else plain(" ".join([*earlier, message])) if flag.window else text
                 who = about(read, tuple(self.concepts.tag(read).values()), told_earlier())
         if safety.urgent is None:
             return safety, notes
