@@ -52,32 +52,39 @@ class Meaning:
 
     def query(self, text: str) -> np.ndarray:
         """Return one message's vector (cached: starter questions and suggestion clicks repeat)."""
-        with self._lock:
-            vec = self._queries.get(text)
-            if vec is not None:
-                self._queries.move_to_end(text)
-                return vec
-        vec = self.embedder.embed([text])[0]
-        with self._lock:
-            self._queries[text] = vec
-            if len(self._queries) > QUERY_CACHE:
-                self._queries.popitem(last=False)
+        vec = self._cached([text]).get(text)
+        if vec is None:
+            vec = self.embedder.embed([text])[0]
+            self._remember({text: vec})
         return vec
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         """Several messages' vectors (a message's sentences), the uncached ones embedded in one batch."""
-        with self._lock:
-            found = {t: self._queries[t] for t in texts if t in self._queries}
+        found = self._cached(texts)
         todo = [t for t in dict.fromkeys(texts) if t not in found]
         if todo:
-            for t, vec in zip(todo, self.embedder.embed(todo)):
-                found[t] = vec
-            with self._lock:
-                for t in todo:
-                    self._queries[t] = found[t]
-                while len(self._queries) > QUERY_CACHE:
-                    self._queries.popitem(last=False)
+            new = dict(zip(todo, self.embedder.embed(todo)))
+            self._remember(new)
+            found.update(new)
         return np.stack([found[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def _cached(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors of texts already embedded, each then the most recently used."""
+        found = {}
+        with self._lock:
+            for t in texts:
+                vec = self._queries.get(t)
+                if vec is not None:
+                    self._queries.move_to_end(t)
+                    found[t] = vec
+        return found
+
+    def _remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Keep new vectors, forgetting the least recently used past QUERY_CACHE."""
+        with self._lock:
+            self._queries.update(vectors)
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
 
     def pack(self, vec: np.ndarray) -> str:
         """A message's vector as text for its saved turn: the model's checksum, then float16 in base64."""
