@@ -126,7 +126,8 @@ def upgrade(pidfile: str | None, master: int | None, port: int, host: str, timeo
 # The sets the meaning layer is fitted on; every other set in eval/ is only scored.
 FIT_SETS = ("questions", "dev", "visitors_a", "gate_fit", "gate_fit2")
 SAFETY_FIT_SETS = ("safety_fit", "safety_fit2", "safety_fit3", "safety_fit4", "safety_fit5")
-# The small-talk model also learns from these (with FIT_SETS and SAFETY_FIT_SETS): fit sets all.
+# The small-talk model also learns from these (with FIT_SETS and SAFETY_FIT_SETS): fit sets all. None of their
+# texts is in the red-flag bank, so the threshold for a red flag in one sentence is fitted on them too.
 SMALLTALK_FIT_SETS = ("smalltalk_fit", "conversations_fit", "caution_fit", "safety_fit6", "safety_fit7")
 
 
@@ -135,7 +136,8 @@ SMALLTALK_FIT_SETS = ("smalltalk_fit", "conversations_fit", "caution_fit", "safe
 @click.option("--safety", "safety_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A red-team set to fit the red-flag layer on (repeatable; default: SAFETY_FIT_SETS).")
 @click.option("--smalltalk", "smalltalk_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="A further set to fit the small-talk model on (repeatable; default: SMALLTALK_FIT_SETS).")
+              help="A further set to fit the small-talk model and the one-sentence red-flag threshold on, "
+                   "none of its texts in the red-flag bank (repeatable; default: SMALLTALK_FIT_SETS).")
 @click.option("--max-false-alarms", default=0.01, show_default=True, help="Cross-validated false-alarm budget.")
 def fit_cmd(files: tuple[str, ...], safety_files: tuple[str, ...], smalltalk_files: tuple[str, ...],
             max_false_alarms: float):
