@@ -162,7 +162,7 @@ LONG_BREATHING = ("Hello, I had a massage with you in spring and it was lovely. 
 
 def test_a_red_flag_told_in_one_sentence_of_a_longer_message_is_found_by_meaning(bot):
     u = bot.understanding
-    assert u.red_flag(u.meaning.query(LONG_BREATHING)) is None  # the whole message reads as booking chat
+    assert u.red_flags.find(u.meaning.query(LONG_BREATHING)) is None  # the whole message reads as booking chat
     assert bot.gate.check(LONG_BREATHING).urgent is None and bot.concepts.check(LONG_BREATHING) is None
     reply = bot.reply(LONG_BREATHING)
     assert reply.type == "urgent" and "breathing" in reply.trace.rule
@@ -193,15 +193,14 @@ def test_only_sentences_that_affirm_a_red_flag_s_makings_are_read_alone(bot):
 
 
 def test_a_sentence_alone_must_pass_the_stricter_fitted_threshold(bot):
-    safety = bot.understanding.params["safety"]
-    assert safety["sentence_threshold"] > safety["threshold"]
-    assert bot.understanding.red_flag_in(bot.screen.telling(LONG_BREATHING)) is not None
-    strict = dict(bot.understanding.params, safety=dict(safety, sentence_threshold=1.0))
-    bot.understanding.params, saved = strict, bot.understanding.params
+    flags = bot.understanding.red_flags
+    assert flags.params["sentence_threshold"] > flags.params["threshold"]
+    assert flags.find_in(bot.screen.telling(LONG_BREATHING)) is not None
+    flags.params, saved = dict(flags.params, sentence_threshold=1.0), flags.params
     try:
-        assert bot.understanding.red_flag_in(bot.screen.telling(LONG_BREATHING)) is None
+        assert flags.find_in(bot.screen.telling(LONG_BREATHING)) is None
     finally:
-        bot.understanding.params = saved
+        flags.params = saved
 
 
 @pytest.mark.parametrize("message, intent", [("ok cheers, c ya", "thanks"),
@@ -331,7 +330,7 @@ def test_the_safety_window_reads_saved_vectors_not_the_model(bot, monkeypatch):
 def test_a_red_flag_by_meaning_is_nearer_red_flags_than_harmless_lookalikes(bot):
     u = bot.understanding
     threshold = u.params["safety"]["threshold"]
-    score = lambda text: u.red_flag_score(u.meaning.query(text))  # noqa: E731
+    score = lambda text: u.red_flags.score(u.meaning.query(text))  # noqa: E731
     # The first from eval/safety_fit.json (a fit set); the lookalikes say the same words harmlessly.
     assert score("My grandad's on digoxin, he's been vomiting and says everything looks yellowish. "
                  "We think he might have mixed up his pills.") >= threshold
@@ -342,7 +341,7 @@ def test_a_red_flag_by_meaning_is_nearer_red_flags_than_harmless_lookalikes(bot)
 
 
 def test_nearness_is_the_mean_of_the_k_nearest():
-    from faqbot.answering.understanding import nearness
+    from faqbot.answering.redflags import nearness
     assert nearness(np.array([0.1, 0.9, 0.5, 0.7]), 2) == pytest.approx(0.8)
     assert nearness(np.array([0.3, 0.5]), 5) == pytest.approx(0.4) and nearness(np.array([]), 3) == 0.0
     # row by row, as `faqbot fit` scores a held-out set
@@ -354,7 +353,7 @@ def test_the_harmless_screen_decides_exactly_as_the_whole_bank(bot):
     # (and, for a red flag, its score) must be the whole bank's for every kind of message.
     u = bot.understanding
     threshold = u.params["safety"]["threshold"]
-    assert 0 < len(u.calm_screen) < len(u.calm)
+    assert 0 < len(u.red_flags.calm_screen) < len(u.red_flags.calm)
     messages = [
         "my husband's face has dropped on one side and he can't lift his arm",
         "crushing pain in my chest going down my left arm, sweating",
@@ -369,18 +368,18 @@ def test_the_harmless_screen_decides_exactly_as_the_whole_bank(bot):
     vectors.append(sum(vectors[:2]) / np.linalg.norm(sum(vectors[:2])))  # a window: two turns together
     flagged = 0
     for v in vectors:
-        exact = u.red_flag_score(v)
-        found = u.red_flag(v)
+        exact = u.red_flags.score(v)
+        found = u.red_flags.find(v)
         assert (found is not None) == (exact >= threshold)
         if found is not None:
             flagged += 1
             assert found.score == pytest.approx(exact, abs=1e-6)
-        assert u.red_flag(v) == found  # the second time from the cache, the same
+        assert u.red_flags.find(v) == found  # the second time from the cache, the same
     assert 0 < flagged < len(vectors)
 
 
 def test_hubs_are_the_rows_most_often_among_the_others_nearest():
-    from faqbot.answering.understanding import hubs
+    from faqbot.answering.redflags import hubs
     rng = np.random.default_rng(7)
     bank = rng.standard_normal((300, 16)).astype(np.float32)
     bank /= np.linalg.norm(bank, axis=1, keepdims=True)

@@ -3,7 +3,7 @@
 1. the rules of data/safety.toml (phrasings, negation- and time-aware; a pronoun-led follow-up is
    read with the body part the previous message named);
 2. red flags as combinations of concepts (concepts.py), over the message and the last turns;
-3. red flags by meaning (understanding.py), over the message and the last turns read together.
+3. red flags by meaning (redflags.py), over the message and the last turns read together.
 A later layer only runs when the earlier ones found nothing; cautions always come from the rules.
 """
 from __future__ import annotations
@@ -89,12 +89,12 @@ class Screen:
             # no message pays for a second embedding, and every safety set scored the same within one case.
             told = earlier and self.concepts.tag(message) and self.concepts.tag(". ".join(earlier))
             window = together([*(u.meaning.turn_vector(t.message, t.vector) for t in read_with), vec]) if told else None
-            flag = u.red_flag(vec, window)
+            flag = u.red_flags.find(vec, window)
             # Then each telling sentence alone, of the message and of the turns read with it (as the concepts
             # read the turns joined): "his arm went floppy for ten minutes." / "he's fine now, can he come?"
             parts = self.telling(message, *reversed(earlier)) if flag is None else []
             if parts:
-                flag = u.red_flag_in(parts)
+                flag = u.red_flags.find_in(parts)
             if flag is not None:
                 where = ("the last turns together" if flag.window else
                          f"the sentence {flag.sentence!r}" if flag.sentence else "the message")

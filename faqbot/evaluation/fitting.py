@@ -22,7 +22,8 @@ import numpy as np
 
 from ..answering.pipeline import Bot
 from ..answering.screening import WINDOW_TURNS
-from ..answering.understanding import GATE_FEATURES, nearness
+from ..answering.redflags import nearness
+from ..answering.understanding import GATE_FEATURES
 from .fit_smalltalk import fit_smalltalk
 from .logistic import logistic_fit, probabilities
 from .runner import parse_eval
@@ -69,8 +70,8 @@ def fit_safety(bot: Bot, max_false_alarm: float, sizes: list[int], ks: tuple[int
     would reward.
     """
     u = bot.understanding
-    vectors = u.flags.vectors
-    red = np.array([label != "harmless" for label in u.flags.labels], bool)
+    vectors = u.red_flags.bank.vectors
+    red = np.array([label != "harmless" for label in u.red_flags.bank.labels], bool)
     group = np.full(len(vectors), -1)  # -1: a visitor question, never held out
     for g, (start, size) in enumerate(zip(np.cumsum([0, *sizes[:-1]]), sizes)):
         group[start:start + size] = g
@@ -106,7 +107,7 @@ def fit_sentences(bot: Bot, cases: list[dict], max_false_alarm: float, floor: fl
     for case in cases:
         parts = bot.screen.telling(*reversed(case["turns"][-1 - WINDOW_TURNS:] if "turns" in case else [case["q"]]))
         if parts:
-            best = max(u.red_flag_score(v) for v in u.meaning.queries(parts))
+            best = max(u.red_flags.score(v) for v in u.meaning.queries(parts))
             (red if case["kind"] == "urgent" else harmless).append(best)
     scores = np.sort(harmless)
     allowed = int(np.floor(max_false_alarm * len(scores)))
@@ -202,7 +203,7 @@ def fit_all(bot_factory, files: list[Path], safety_files: list[Path], max_false_
     bot = bot_factory({})
     if bot.understanding is None:
         raise RuntimeError("the semantic model is off or unavailable: nothing to fit")
-    if bot.understanding.flags.texts != [e["text"] for e in examples]:  # fit_safety holds sets out by position
+    if bot.understanding.red_flags.bank.texts != [e["text"] for e in examples]:  # fit_safety holds sets out by position
         raise RuntimeError("the bot's red-flag bank is not the one these sets make: fit into faqbot/data")
     parsed = {f.name: parse_eval(f.read_bytes(), max_length=10_000) for f in [*files, *safety_files, *smalltalk_files]}
     cases = [c for f in files for c in parsed[f.name]]
