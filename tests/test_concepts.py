@@ -177,3 +177,42 @@ def test_a_thanks_after_an_urgent_reply_does_not_bring_the_advice_back(bot):
     assert bot.converse(["ok thank you"], turns)[0].type == "smalltalk"
     # Anything else is still read with it: the visitor is still talking about the red flag.
     assert bot.converse(["should I still have my massage tomorrow?"], turns)[0].type == "urgent"
+
+
+# Misspelt red flags, written for these tests: the rules and the concepts read them again with the words
+# corrected towards the red-team bank's, when neither found a red flag in them as typed.
+@pytest.mark.parametrize("message, rule", [
+    ("i want to kil myself", "urgent: thoughts of suicide or self-harm"),
+    ("cheast pain and sweting", "urgent: chest pain"),
+    ("Mum is 80, she fell and now her hip hurts and her leg is shortr and turnd out", "urgent: possible broken bone"),
+])
+def test_a_misspelt_red_flag_is_read_as_it_was_meant(bot, message, rule):
+    reply = bot.reply(message)
+    assert reply.type == "urgent" and reply.trace.rule == rule
+    assert "spelling fixed" in reply.trace.safety[0]
+
+
+def test_the_trace_names_the_corrected_words_and_whose_red_flag_it_is(bot):
+    reply = bot.reply("my husbnd says hes got the wrst hedache of his life, came on sudenly")
+    assert reply.type == "urgent"
+    assert "'hedache' -> 'headache'" in reply.trace.meaning[0] and "'sudenly' -> 'suddenly'" in reply.trace.meaning[0]
+    assert "about him" in reply.trace.safety[1]
+
+
+@pytest.mark.parametrize("message", [
+    "my legs are kiling me after leg day",  # an idiom, misspelt, is still an idiom
+    "no cheast pain, just a sore back",  # corrected words keep their negation
+    "had cheast pain years ago, all fine since",
+    "i dont want to kil the mood, can we have music on",
+    "my neck is stif after sleping funny",
+])
+def test_misspelt_lookalikes_stay_calm(bot, message):
+    assert bot.reply(message).type != "urgent"
+
+
+def test_only_words_that_are_no_english_word_are_corrected():
+    from faqbot.answering.screening import red_flag_speller
+    speller = red_flag_speller()
+    assert speller.correct("kil") == "kill" and speller.correct("cheast") == "chest"
+    assert speller.correct("chess") == "chess" and speller.correct("hart") == "hart"  # real words, however meant
+    assert speller.correct("ok") == "ok"  # two letters: too short to guess

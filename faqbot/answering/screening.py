@@ -3,12 +3,14 @@
 1. the rules of data/safety.toml (phrasings, negation- and time-aware; a pronoun-led follow-up is
    read with the body part the previous message named);
 2. red flags as combinations of concepts (concepts.py), over the message and the last turns;
+   when neither finds one, both read the message again with its misspelt words corrected;
 3. red flags by meaning (redflags.py), over the message and the last turns read together.
 A later layer only runs when the earlier ones found nothing; cautions always come from the rules.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -17,7 +19,9 @@ from .addressee import About, about
 from .concepts import Concepts
 from .context import SENTENCE_BREAK, clauses, resolution
 from .conversation import Turn
+from .redflags import safety_examples
 from .safety import SafetyGate, SafetyResult, find, plain, resolve
+from .spelling import Speller
 from .understanding import Understanding
 
 WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told over turns
@@ -26,6 +30,25 @@ WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told ov
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 SENTENCE_WORDS = 3  # shorter sentences ("Thanks.", "Hi there!") say no red flag on their own
 SENTENCES_READ = 8  # at most, the message's first: a 1,000-character message of 22 such sentences cost 196 ms
+
+
+WORD = re.compile(r"[a-z]+")
+
+
+class RedFlagSpeller(Speller):
+    """A speller over the words of the red-team bank (red flags and lookalikes alike, as the rules read
+    them): "cheast pain and sweting", "worst hedache of my life" are read as they were meant. Only a
+    word that is no English word is changed, to the commonest bank word one edit away (two for long
+    words), so the rules and concepts need no typos of their own."""
+
+    @staticmethod
+    def allowance(word: str) -> int:
+        """One edit from three letters on: "kil myself" (the articles' speller waits for four)."""
+        return 0 if len(word) < 3 else 1 if len(word) < 8 else 2
+
+
+def red_flag_speller() -> RedFlagSpeller:
+    return RedFlagSpeller(Counter(w for _, text in safety_examples() for w in WORD.findall(plain(text))))
 
 
 def sentences(message: str) -> list[str]:
@@ -38,6 +61,7 @@ class Screen:
 
     def __init__(self, gate: SafetyGate, concepts: Concepts, understanding: Understanding | None):
         self.gate, self.concepts, self.understanding = gate, concepts, understanding
+        self.speller = red_flag_speller()
 
     def check(self, message: str, history: list[Turn] | None, vec, small_talk: bool = False
               ) -> tuple[SafetyResult, list[str]]:
@@ -80,6 +104,11 @@ class Screen:
                 told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
                 notes.append(f"red flag by concepts: {found.category} ({told})")
                 safety = self.urgent(safety, found.category, "by concepts")
+        if safety.urgent is None:  # the same two layers again, over the words as they were meant
+            fixed = self.misspelt(message, earlier, safety, told_earlier)
+            if fixed is not None:
+                safety, note, who = fixed
+                notes.append(note)
         u = self.understanding
         if safety.urgent is None and u is not None:
             # Read the window only when the new message and the turns before it both say something a
@@ -122,6 +151,35 @@ class Screen:
                 return SafetyResult(None, safety.cautions, (*safety.matched, f"resolved: {settled.group(0)!r}"),
                                     safety.said), notes
         return replace(safety, about=who or About()), notes
+
+    def fixed(self, message: str) -> str:
+        """The message in plain form with its misspelt words corrected (itself, plain, when none is)."""
+        return WORD.sub(lambda m: self.speller.correct(m.group(0)), plain(message))
+
+    def misspelt(self, message: str, earlier: list[str], safety: SafetyResult, told_earlier
+                 ) -> tuple[SafetyResult, str, About] | None:
+        """The red flag the rules or the concepts find in the message (or its window) with its misspelt
+        words corrected, with a note for the trace and whom it is about; None when none is found."""
+        text, fixed = plain(message), self.fixed(message)
+        if fixed == text:
+            return None
+        changed = ", ".join(f"{a!r} -> {b!r}" for a, b in zip(text.split(), fixed.split()) if a != b)
+        rule = self.gate.check(fixed).urgent
+        if rule is not None:
+            hit = find(rule, clauses(fixed), fixed)
+            return (SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: spelling fixed"), safety.said),
+                    f"red flag with spelling fixed ({changed}): {rule.name}",
+                    about(fixed, hit.said.split(" + ") if hit else (), told_earlier()))
+        where, found = fixed, self.concepts.check(fixed)
+        if found is None and earlier:
+            where = ". ".join([*(self.fixed(e) for e in earlier), fixed])
+            found = self.concepts.check(where)
+        if found is None:
+            return None
+        told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
+        return (self.urgent(safety, found.category, "by concepts, spelling fixed"),
+                f"red flag by concepts with spelling fixed ({changed}): {found.category} ({told})",
+                about(where, found.said, told_earlier()))
 
     def telling(self, *messages: str) -> list[str]:
         """The sentences of longer messages the meaning layer also reads alone (SENTENCES_READ at most,
