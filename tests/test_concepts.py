@@ -216,3 +216,10 @@ def test_only_words_that_are_no_english_word_are_corrected():
     assert speller.correct("kil") == "kill" and speller.correct("cheast") == "chest"
     assert speller.correct("chess") == "chess" and speller.correct("hart") == "hart"  # real words, however meant
     assert speller.correct("ok") == "ok"  # two letters: too short to guess
+
+
+def test_the_meaning_layer_also_reads_the_message_as_it_was_meant(bot):
+    # Neither the rules nor the concepts read this one, corrected or not; the model reads the corrected words.
+    reply = bot.reply("i took a hole bottel of my sleeping pils")
+    assert reply.type == "urgent" and reply.trace.rule == "urgent: possible overdose or poisoning"
+    assert "in the message with its spelling fixed" in reply.trace.meaning[0]

@@ -4,7 +4,8 @@
    read with the body part the previous message named);
 2. red flags as combinations of concepts (concepts.py), over the message and the last turns;
    when neither finds one, both read the message again with its misspelt words corrected;
-3. red flags by meaning (redflags.py), over the message and the last turns read together.
+3. red flags by meaning (redflags.py), over the message and the last turns read together, then over
+   the message with its misspelt words corrected (one more embedding, for those messages only).
 A later layer only runs when the earlier ones found nothing; cautions always come from the rules.
 """
 from __future__ import annotations
@@ -124,9 +125,13 @@ class Screen:
             parts = self.telling(message, *reversed(earlier)) if flag is None else []
             if parts:
                 flag = u.red_flags.find_in(parts)
+            corrected = self.fixed(message) if flag is None else text
+            if corrected != text:  # the model reads misspelt words less surely than the words meant
+                flag = u.red_flags.find(u.meaning.query(corrected))
             if flag is not None:
                 where = ("the last turns together" if flag.window else
-                         f"the sentence {flag.sentence!r}" if flag.sentence else "the message")
+                         f"the sentence {flag.sentence!r}" if flag.sentence else
+                         "the message with its spelling fixed" if corrected != text else "the message")
                 notes.append(f"red flag by meaning in {where}: {flag.category} (nearer red flags by {flag.score:+.3f}; "
                              f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
                 safety = self.urgent(safety, flag.category, "by meaning")
