@@ -28,6 +28,9 @@ def concepts():
     ("took about 30 of my sleeping tablets", "overdose"),
     ("after the fall his leg is turned outwards", "fracture_dislocation"),
     ("I keep having thoughts about hurting my baby", "suicide_self_harm"),
+    ("I've been sitting on the ledge of the car park roof for a while and I think I'm going to jump", "suicide_self_harm"),
+    ("I am stood on the bridge and I want to jump", "suicide_self_harm"),
+    ("the pain came on like a thunder clap at the back of my head", "thunderclap_headache_meningitis"),
     ("since breakfast his right arm and his leg feel weak", "stroke_tia"),
     ("dad collapsed with a severe pain in his tummy", "tearing_back_or_belly_pain"),
     ("6 weeks pregnant, pain on one side of the belly and I feel faint", "pregnancy_danger"),
@@ -146,6 +149,7 @@ def test_negated_past_or_partial_is_not(concepts, message):
     # the same words where nothing is wrong
     "the paperwork is a burden on the whole practice", "my kids are better off if I'm not around when they study",
     "a packet of 30 tabs lasts me a month", "my inhaler did nothing wrong, I just wanted to ask about oils",
+    "we're standing on the bridge ready to bungee jump tomorrow", "sat at the cliff watching the kids jump into the water",
 ])
 def test_their_parts_alone_are_not(concepts, message):
     assert concepts.check(message) is None
