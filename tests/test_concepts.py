@@ -150,6 +150,10 @@ def test_negated_past_or_partial_is_not(concepts, message):
     "the paperwork is a burden on the whole practice", "my kids are better off if I'm not around when they study",
     "a packet of 30 tabs lasts me a month", "my inhaler did nothing wrong, I just wanted to ask about oils",
     "we're standing on the bridge ready to bungee jump tomorrow", "sat at the cliff watching the kids jump into the water",
+    "our team at the bridge club might jump to the next division", "we stood on the cliff and the kids want to jump into the sea",
+    "im standing on the bridge taking photos, i dont want to jump",
+    "im standing on the roof of the shed thinking about jumping onto the trampoline",
+    "a loud thunder clap made the dog hide, can I book for saturday?",
 ])
 def test_their_parts_alone_are_not(concepts, message):
     assert concepts.check(message) is None
@@ -227,3 +231,29 @@ def test_the_meaning_layer_also_reads_the_message_as_it_was_meant(bot):
     reply = bot.reply("i took a hole bottel of my sleeping pils")
     assert reply.type == "urgent" and reply.trace.rule == "urgent: possible overdose or poisoning"
     assert "in the message with its spelling fixed" in reply.trace.meaning[0]
+
+
+@pytest.mark.parametrize("message", [
+    "the gp said my calf was fine. today i want to kil myself",
+    "my calf was checked by the gp, all clear. today i get cheast pain and sweting",
+    "my dad has cheast pain and sweting. he fell off his bike. that was years ago",
+])
+def test_a_red_flag_found_as_meant_is_not_hidden_by_an_all_clear_before_it(bot, message):
+    # "All clear" or "years ago" settles what was told before it, never a red flag told after or beside it,
+    # however it is spelt.
+    assert bot.reply(message).type == "urgent"
+
+
+def test_whose_red_flag_it_is_is_read_as_meant(bot):
+    reply = bot.reply("my husbnd took a hole bottel of pils")
+    assert reply.type == "urgent" and "about him ('my husband')" in reply.trace.safety[1]
+
+
+def test_the_red_flag_speller_keeps_caching_the_latest_words():
+    from faqbot.answering.screening import red_flag_speller
+    speller = red_flag_speller()
+    for i in range(10_001):  # a long-running worker's names and junk
+        speller.correct(f"zq{i}")
+    speller.correct("cheast")
+    hits = speller._cached.cache_info().hits
+    assert speller.correct("cheast") == "chest" and speller._cached.cache_info().hits == hits + 1

@@ -39,8 +39,9 @@ WORD = re.compile(r"[a-z]+")
 class RedFlagSpeller(Speller):
     """A speller over the words of the red-team bank (red flags and lookalikes alike, as the rules read
     them): "cheast pain and sweting", "worst hedache of my life" are read as they were meant. Only a
-    word that is no English word is changed, to the commonest bank word one edit away (two for long
-    words), so the rules and concepts need no typos of their own."""
+    word that is no English word is changed: to the nearest bank word with its first letter, within
+    one edit (two from eight letters), the commonest among equally near ones; so the rules and
+    concepts need no typos of their own."""
 
     @staticmethod
     def allowance(word: str) -> int:
@@ -125,19 +126,22 @@ class Screen:
             parts = self.telling(message, *reversed(earlier)) if flag is None else []
             if parts:
                 flag = u.red_flags.find_in(parts)
-            corrected = self.fixed(message) if flag is None else text
-            if corrected != text:  # the model reads misspelt words less surely than the words meant
+            corrected, as_meant = self.fixed(message), False
+            if flag is None and corrected != text:  # the model reads misspelt words less surely than the words meant
                 flag = u.red_flags.find(u.meaning.query(corrected))
+                as_meant = flag is not None
             if flag is not None:
                 where = ("the last turns together" if flag.window else
                          f"the sentence {flag.sentence!r}" if flag.sentence else
-                         "the message with its spelling fixed" if corrected != text else "the message")
+                         "the message with its spelling fixed" if as_meant else "the message")
                 notes.append(f"red flag by meaning in {where}: {flag.category} (nearer red flags by {flag.score:+.3f}; "
                              f"nearest example {flag.nearest.example!r}, {flag.nearest.similarity:.2f})")
                 safety = self.urgent(safety, flag.category, "by meaning")
                 # No words raised it: the red-flag words the concepts see stand for them.
                 # One sentence raised it: who it is about is read there ("I had a massage with you. My boy is...").
-                read = plain(flag.sentence) if flag.sentence else plain(" ".join([*earlier, message])) if flag.window else text
+                # Read as meant: "my dauter took..." is about her.
+                read = self.fixed(flag.sentence) if flag.sentence else \
+                    " ".join(self.fixed(m) for m in [*earlier, message]) if flag.window else corrected
                 who = about(read, tuple(self.concepts.tag(read).values()), told_earlier())
         if safety.urgent is None:
             return safety, notes
@@ -146,11 +150,11 @@ class Screen:
         if settled is not None and settled.group("dated"):
             # "That was years ago" dates the sentence before it, no more: a red flag told earlier stands.
             told = ". ".join([c for c in SENTENCE_BREAK.split(whole[:settled.start()]) if c.strip()][:-1])
-            if told and (self.gate.check(told).urgent or self.concepts.check(told)):
+            if told and self.raises(told):
                 settled = None
         if settled is not None:
             after = whole[settled.end():]
-            if self.gate.check(after).urgent is None and self.concepts.check(after) is None:
+            if not self.raises(after):
                 # Told as checked and over, and nothing after it is a red flag: the cautions speak for it.
                 notes.append(f"not acute: {safety.urgent.name}, told as resolved ({settled.group(0)!r})")
                 return SafetyResult(None, safety.cautions, (*safety.matched, f"resolved: {settled.group(0)!r}"),
@@ -161,23 +165,33 @@ class Screen:
         """The message in plain form with its misspelt words corrected (itself, plain, when none is)."""
         return WORD.sub(lambda m: self.speller.correct(m.group(0)), plain(message))
 
+    def raises(self, text: str) -> bool:
+        """Tell whether the rules or the concepts find a red flag in plain text, as typed or as meant
+        (what is told after "all clear" must not hide "cheast pain" that the screen found corrected)."""
+        corrected = self.fixed(text)
+        return any(self.gate.check(t).urgent is not None or self.concepts.check(t) is not None
+                   for t in dict.fromkeys((text, corrected)))
+
     def misspelt(self, message: str, earlier: list[str], safety: SafetyResult, told_earlier
                  ) -> tuple[SafetyResult, str, About] | None:
-        """The red flag the rules or the concepts find in the message (or its window) with its misspelt
-        words corrected, with a note for the trace and whom it is about; None when none is found."""
-        text, fixed = plain(message), self.fixed(message)
-        if fixed == text:
+        """The red flag the rules find in the message, or the concepts in it or its window, with their
+        misspelt words corrected, with a note for the trace and whom it is about; None when none is
+        found or nothing was corrected. Cautions and a pronoun-led follow-up are read as typed only."""
+        typed = [plain(m) for m in [*earlier, message]]
+        fixed = [self.fixed(m) for m in [*earlier, message]]
+        if fixed == typed:
             return None
-        changed = ", ".join(f"{a!r} -> {b!r}" for a, b in zip(text.split(), fixed.split()) if a != b)
-        rule = self.gate.check(fixed).urgent
+        changed = ", ".join(f"{a!r} -> {b!r}" for t, f in zip(typed, fixed) if t != f
+                            for a, b in zip(WORD.findall(t), WORD.findall(f)) if a != b)
+        rule = self.gate.check(fixed[-1]).urgent if fixed[-1] != typed[-1] else None
         if rule is not None:
-            hit = find(rule, clauses(fixed), fixed)
+            hit = find(rule, clauses(fixed[-1]), fixed[-1])
             return (SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: spelling fixed"), safety.said),
                     f"red flag with spelling fixed ({changed}): {rule.name}",
-                    about(fixed, hit.said.split(" + ") if hit else (), told_earlier()))
-        where, found = fixed, self.concepts.check(fixed)
+                    about(fixed[-1], hit.said.split(" + ") if hit else (), told_earlier()))
+        where, found = fixed[-1], self.concepts.check(fixed[-1]) if fixed[-1] != typed[-1] else None
         if found is None and earlier:
-            where = ". ".join([*(self.fixed(e) for e in earlier), fixed])
+            where = ". ".join(fixed)
             found = self.concepts.check(where)
         if found is None:
             return None

@@ -90,7 +90,9 @@ class Speller:
     def __init__(self, vocabulary: Counter, extra_known: set[str] = frozenset()):
         self.vocabulary = vocabulary
         self.known = set(vocabulary) | set(extra_known)
-        self._cache: dict[str, str] = {}
+        # Least recently used words go first: visitors repeat their typos, and a long-running worker
+        # meets names and junk that must not stop the common typos from being cached.
+        self._cached = lru_cache(maxsize=10_000)(self._correct)
         # Candidates share the typo's first letter (people rarely mistype it) and a length
         # within the allowance: a large library's vocabulary is then searched in milliseconds.
         self._buckets: dict[tuple[str, int], list[str]] = {}
@@ -105,12 +107,7 @@ class Speller:
 
     def correct(self, word: str) -> str:
         """Return the corrected word, or the word itself when it is known or nothing is close."""
-        fixed = self._cache.get(word)
-        if fixed is None:
-            fixed = self._correct(word)
-            if len(self._cache) < 10_000:  # visitors repeat their typos; random words must not grow memory
-                self._cache[word] = fixed
-        return fixed
+        return self._cached(word)
 
     def _correct(self, word: str) -> str:
         limit = self.allowance(word)
