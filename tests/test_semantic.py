@@ -377,6 +377,14 @@ def test_the_harmless_screen_decides_exactly_as_the_whole_bank(bot):
             assert found.score == pytest.approx(exact, abs=1e-6)
         assert u.red_flags.find(v) == found  # the second time from the cache, the same
     assert 0 < flagged < len(vectors)
+    # New parameters judge afresh, not from what the cache decided with the old ones.
+    flags, saved = u.red_flags, u.red_flags.params
+    try:
+        flags.params = dict(saved, threshold=10.0)
+        assert all(flags.find(v) is None for v in vectors)
+    finally:
+        flags.params = saved
+    assert sum(flags.find(v) is not None for v in vectors) == flagged
 
 
 def test_hubs_are_the_rows_most_often_among_the_others_nearest():
