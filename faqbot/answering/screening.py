@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from .addressee import About, about
-from .concepts import Concepts
+from .concepts import ConceptFlag, Concepts
 from .context import SENTENCE_BREAK, clauses, resolution
 from .conversation import Turn
 from .redflags import safety_examples
@@ -97,14 +97,11 @@ class Screen:
         read_with = [t for t in (history or [])[-WINDOW_TURNS:] if not (small_talk and t.type == "urgent")]
         earlier = [t.message for t in read_with]
         if safety.urgent is None:
-            found, where = self.concepts.check(message), message
-            if found is None and earlier:
-                where = ". ".join([*earlier, message])
-                found = self.concepts.check(where)
-            if found is not None:
+            hit = self.by_concepts([*earlier, message])
+            if hit is not None:
+                found, where = hit
                 who = about(plain(where), found.said, told_earlier())
-                told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
-                notes.append(f"red flag by concepts: {found.category} ({told})")
+                notes.append(f"red flag by concepts: {found.category} ({concepts_said(found)})")
                 safety = self.urgent(safety, found.category, "by concepts")
         if safety.urgent is None:  # the same two layers again, over the words as they were meant
             fixed = self.misspelt(message, earlier, safety, told_earlier)
@@ -189,16 +186,23 @@ class Screen:
             return (SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: spelling fixed"), safety.said),
                     f"red flag with spelling fixed ({changed}): {rule.name}",
                     about(fixed[-1], hit.said.split(" + ") if hit else (), told_earlier()))
-        where, found = fixed[-1], self.concepts.check(fixed[-1]) if fixed[-1] != typed[-1] else None
-        if found is None and earlier:
-            where = ". ".join(fixed)
-            found = self.concepts.check(where)
-        if found is None:
+        hit = self.by_concepts(fixed)
+        if hit is None:
             return None
-        told = ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
+        found, where = hit
         return (self.urgent(safety, found.category, "by concepts, spelling fixed"),
-                f"red flag by concepts with spelling fixed ({changed}): {found.category} ({told})",
+                f"red flag by concepts with spelling fixed ({changed}): {found.category} ({concepts_said(found)})",
                 about(where, found.said, told_earlier()))
+
+    def by_concepts(self, texts: list[str]) -> tuple[ConceptFlag, str] | None:
+        """The red flag the concepts find in the last text (the message), else in the texts read
+        together (its window), with the text it was found in."""
+        found = self.concepts.check(texts[-1])
+        if found is not None:
+            return found, texts[-1]
+        where = ". ".join(texts)
+        found = self.concepts.check(where) if len(texts) > 1 else None
+        return (found, where) if found is not None else None
 
     def telling(self, *messages: str) -> list[str]:
         """The sentences of longer messages the meaning layer also reads alone (SENTENCES_READ at most,
@@ -232,6 +236,11 @@ class Screen:
         """The result with the rule whose advice covers a red-flag category."""
         rule = self.gate.for_category(category)
         return SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: {how}"), safety.said)
+
+
+def concepts_said(found: ConceptFlag) -> str:
+    """The concepts of a red flag with the visitor's words for each, for the trace."""
+    return ", ".join(f"{c}: {w!r}" for c, w in zip(found.concepts, found.said))
 
 
 def together(vectors: list[np.ndarray]) -> np.ndarray:
