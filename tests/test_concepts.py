@@ -257,3 +257,11 @@ def test_the_red_flag_speller_keeps_caching_the_latest_words():
     speller.correct("cheast")
     hits = speller._cached.cache_info().hits
     assert speller.correct("cheast") == "chest" and speller._cached.cache_info().hits == hits + 1
+
+
+def test_a_misspelt_condition_gets_its_caution(bot):
+    reply = bot.reply("im on warfrin, is deep tisue ok?")
+    assert reply.type == "answer" and "warfarin" in reply.caution
+    later, _ = bot.converse(["i had surgry on my knee last weak", "can i get a leg massage thursday?"])
+    assert later.caution and "surgery" in later.caution  # told earlier, misspelt
+    assert bot.reply("never had any surgry, just tight calves from running").caution is None  # negated as typed

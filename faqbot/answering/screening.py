@@ -72,10 +72,13 @@ class Screen:
         small_talk: the message is only a thanks, a greeting or a goodbye.
         """
         safety = self.gate.check(message)
-        if history and not small_talk:  # "I'm on warfarin" / "can I still come Thursday?" keeps its caution
-            safety = self.told_earlier_cautions(safety, history[-WINDOW_TURNS:])
         notes: list[str] = []
         text = plain(message)
+        if safety.urgent is None:  # "im on warfrin" gets the caution "I'm on warfarin" does
+            safety = self.more_cautions(safety, self.as_meant([message]), "spelling fixed")
+        if history and not small_talk:  # "I'm on warfarin" / "can I still come Thursday?" keeps its caution
+            earlier_told = [t.message for t in history[-WINDOW_TURNS:]]
+            safety = self.more_cautions(safety, [*earlier_told, *self.as_meant(earlier_told)], "told earlier")
 
         def told_earlier(turns: int = WINDOW_TURNS) -> list[str]:  # read only once a red flag is raised
             return [plain(t.message) for t in (history or [])[-turns:]]
@@ -162,6 +165,10 @@ class Screen:
         """The message in plain form with its misspelt words corrected (itself, plain, when none is)."""
         return WORD.sub(lambda m: self.speller.correct(m.group(0)), plain(message))
 
+    def as_meant(self, messages: list[str]) -> list[str]:
+        """The messages a correction changed, corrected (the rules need not read the others twice)."""
+        return [f for m in messages if (f := self.fixed(m)) != plain(m)]
+
     def raises(self, text: str) -> bool:
         """Tell whether the rules or the concepts find a red flag in plain text, as typed or as meant
         (what is told after "all clear" must not hide "cheast pain" that the screen found corrected)."""
@@ -216,18 +223,19 @@ class Screen:
                 return found[:SENTENCES_READ]
         return found
 
-    def told_earlier_cautions(self, safety: SafetyResult, earlier: list[Turn]) -> SafetyResult:
-        """Add the cautions of the last turns the visitor wrote (each read once: the gate caches messages)."""
+    def more_cautions(self, safety: SafetyResult, texts: list[str], why: str) -> SafetyResult:
+        """Add the cautions the rules find in other texts (the last turns, the words as meant) that the
+        result has not yet (each read once: the gate caches messages)."""
         names = {rule.name for rule in safety.cautions}
         cautions, said, matched = list(safety.cautions), list(safety.said), list(safety.matched)
-        for turn in earlier:
-            told = self.gate.check(turn.message)
+        for text in texts:
+            told = self.gate.check(text)
             for rule, words in zip(told.cautions, told.said):
                 if rule.name not in names:
                     names.add(rule.name)
                     cautions.append(rule)
                     said.append(words)
-                    matched.append(f"caution {rule.name}: {words!r} (told earlier)")
+                    matched.append(f"caution {rule.name}: {words!r} ({why})")
         if len(cautions) == len(safety.cautions):
             return safety
         return replace(safety, cautions=tuple(cautions), said=tuple(said), matched=tuple(matched))
