@@ -82,13 +82,13 @@ class RedFlags:
     def __init__(self, meaning: Meaning, params: dict):
         self.meaning = meaning
         self._judged: OrderedDict[bytes, tuple[float, Nearest] | None] = OrderedDict()  # by the vector's digest
+        self._lock = threading.Lock()
         self.params = params
         self.bank = Bank(safety_examples(), meaning)
         self.categories = sorted(set(self.bank.labels) - {"harmless"})  # the red-flag examples' labels
         harmless = np.array([label == "harmless" for label in self.bank.labels], bool)
         self.red, self.calm = self.bank.vectors[~harmless], self.bank.vectors[harmless]
         self.calm_screen = self.calm[hubs(self.calm, params.get("k", 5), SCREEN_ROWS)]
-        self._lock = threading.Lock()
 
     @property
     def params(self) -> dict:
@@ -97,8 +97,9 @@ class RedFlags:
     @params.setter
     def params(self, params: dict) -> None:
         """New parameters (a refit, a test) judge afresh: the cache holds decisions made with the old ones."""
-        self._params = params
-        self._judged.clear()
+        with self._lock:
+            self._params = params
+            self._judged.clear()
 
     def score(self, vec: np.ndarray, k: int | None = None) -> float:
         """Mean cosine of the k nearest red-flag examples less that of the k nearest harmless ones.
