@@ -139,7 +139,7 @@ class Screen:
                 safety = self.urgent(safety, flag.category, "by meaning")
                 # No words raised it: the red-flag words the concepts see stand for them.
                 # One sentence raised it: who it is about is read there ("I had a massage with you. My boy is...").
-                # Read as meant: "my dauter took..." is about her.
+                # Read as meant: "my husbnd took..." is about him.
                 read = self.fixed(flag.sentence) if flag.sentence else \
                     " ".join(self.fixed(m) for m in [*earlier, message]) if flag.window else corrected
                 who = about(read, tuple(self.concepts.tag(read).values()), told_earlier())
@@ -180,7 +180,8 @@ class Screen:
                  ) -> tuple[SafetyResult, str, About] | None:
         """The red flag the rules find in the message, or the concepts in it or its window, with their
         misspelt words corrected, with a note for the trace and whom it is about; None when none is
-        found or nothing was corrected. Cautions and a pronoun-led follow-up are read as typed only."""
+        found or nothing was corrected. A pronoun-led follow-up is read as typed only (check() adds the
+        cautions of the words as meant)."""
         typed = [plain(m) for m in [*earlier, message]]
         fixed = [self.fixed(m) for m in [*earlier, message]]
         if fixed == typed:
