@@ -265,3 +265,12 @@ def test_a_misspelt_condition_gets_its_caution(bot):
     later, _ = bot.converse(["i had surgry on my knee last weak", "can i get a leg massage thursday?"])
     assert later.caution and "surgery" in later.caution  # told earlier, misspelt
     assert bot.reply("never had any surgry, just tight calves from running").caution is None  # negated as typed
+
+
+def test_a_word_as_near_to_two_words_is_read_both_ways(bot):
+    from faqbot.answering.screening import red_flag_speller
+    assert red_flag_speller().nearest("haed")[:2] == ("had", "head")  # the commonest first
+    reply = bot.reply("nan slipt and banged her haed on the tiles, shes confussed and drowzy")
+    assert reply.type == "urgent" and reply.trace.rule == "urgent: collapse or head injury"
+    assert "'haed' also read as 'head'" in reply.trace.meaning[0] and "about her" in reply.trace.safety[1]
+    assert bot.reply("i haed a great massage last week, can i book again?").type != "urgent"

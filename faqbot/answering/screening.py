@@ -34,6 +34,8 @@ SENTENCES_READ = 8  # at most, the message's first: a 1,000-character message of
 
 
 WORD = re.compile(r"[a-z]+")
+WORD_SPLIT = re.compile(r"([a-z]+)")
+OTHER_READINGS = 6  # other readings of words as near to two words tried at most a message
 
 
 class RedFlagSpeller(Speller):
@@ -195,12 +197,38 @@ class Screen:
                     f"red flag with spelling fixed ({changed}): {rule.name}",
                     about(fixed[-1], hit.said.split(" + ") if hit else (), told_earlier()))
         hit = self.by_concepts(fixed)
+        for other, why in self.other_readings(message) if hit is None else ():
+            # A word as near to two words is read both ways ("haed": had, head): only the rules'
+            # and the concepts' combinations, with their negation and time, can make either alarming.
+            rule = self.gate.check(other).urgent
+            if rule is not None:
+                return (SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: spelling fixed"),
+                                     safety.said),
+                        f"red flag with spelling fixed ({changed}; {why}): {rule.name}", about(other, (), told_earlier()))
+            hit = self.by_concepts([*fixed[:-1], other])
+            if hit is not None:
+                changed = f"{changed}; {why}"
+                break
         if hit is None:
             return None
         found, where = hit
         return (self.urgent(safety, found.category, "by concepts, spelling fixed"),
                 f"red flag by concepts with spelling fixed ({changed}): {found.category} ({concepts_said(found)})",
                 about(where, found.said, told_earlier()))
+
+    def other_readings(self, message: str) -> list[tuple[str, str]]:
+        """The message as meant with one word read as the other word it is as near to, and which
+        (at most OTHER_READINGS, the message's first words first)."""
+        pieces = WORD_SPLIT.split(plain(message))  # words at odd places
+        nearest = {i: self.speller.nearest(pieces[i]) for i in range(1, len(pieces), 2)}
+        meant = [nearest[i][0] if i in nearest else p for i, p in enumerate(pieces)]
+        found = []
+        for i, options in nearest.items():
+            for other in options[1:]:
+                if len(found) == OTHER_READINGS:
+                    return found
+                found.append(("".join([*meant[:i], other, *meant[i + 1:]]), f"{pieces[i]!r} also read as {other!r}"))
+        return found
 
     def by_concepts(self, texts: list[str]) -> tuple[ConceptFlag, str] | None:
         """The red flag the concepts find in the last text (the message), else in the texts read

@@ -92,7 +92,7 @@ class Speller:
         self.known = set(vocabulary) | set(extra_known)
         # Least recently used words go first: visitors repeat their typos, and a long-running worker
         # meets names and junk that must not stop the common typos from being cached.
-        self._cached = lru_cache(maxsize=10_000)(self._correct)
+        self._cached = lru_cache(maxsize=10_000)(self._nearest)
         # Candidates share the typo's first letter (people rarely mistype it) and a length
         # within the allowance: a large library's vocabulary is then searched in milliseconds.
         self._buckets: dict[tuple[str, int], list[str]] = {}
@@ -107,16 +107,23 @@ class Speller:
 
     def correct(self, word: str) -> str:
         """Return the corrected word, or the word itself when it is known or nothing is close."""
+        return self._cached(word)[0]
+
+    def nearest(self, word: str) -> tuple[str, ...]:
+        """The corrections as near as the best one, commonest first (the word itself when known or none is)."""
         return self._cached(word)
 
-    def _correct(self, word: str) -> str:
+    def _nearest(self, word: str) -> tuple[str, ...]:
         limit = self.allowance(word)
         if limit == 0 or not word.isalpha() or word in self.known or word in english_words():
-            return word
-        best: tuple[int, int, str] | None = None
+            return (word,)
+        found: list[tuple[int, int, str]] = []
         for n in range(len(word) - limit, len(word) + limit + 1):
             for cand in self._buckets.get((word[0], n), ()):
                 d = edit_distance(word, cand, limit)
-                if d <= limit and (best is None or (d, -self.vocabulary[cand]) < best[:2]):
-                    best = (d, -self.vocabulary[cand], cand)
-        return best[2] if best else word
+                if d <= limit:
+                    found.append((d, -self.vocabulary[cand], cand))
+        if not found:
+            return (word,)
+        best = min(d for d, _, _ in found)
+        return tuple(cand for _, _, cand in sorted((f for f in found if f[0] == best), key=lambda f: f[1]))  # stable
