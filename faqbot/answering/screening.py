@@ -75,9 +75,9 @@ class Screen:
         """
         safety = self.gate.check(message)
         notes: list[str] = []
-        text = plain(message)
-        if safety.urgent is None:  # "im on warfrin" gets the caution "I'm on warfarin" does
-            safety = self.more_cautions(safety, self.as_meant([message]), "spelling fixed")
+        text, corrected = plain(message), self.fixed(message)
+        if safety.urgent is None and corrected != text:  # "im on warfrin" gets the caution "I'm on warfarin" does
+            safety = self.more_cautions(safety, [corrected], "spelling fixed")
         if history and not small_talk:  # "I'm on warfarin" / "can I still come Thursday?" keeps its caution
             earlier_told = [t.message for t in history[-WINDOW_TURNS:]]
             safety = self.more_cautions(safety, [*earlier_told, *self.as_meant(earlier_told)], "told earlier")
@@ -101,6 +101,7 @@ class Screen:
         # it ("should I still have my massage?") is still read with it.
         read_with = [t for t in (history or [])[-WINDOW_TURNS:] if not (small_talk and t.type == "urgent")]
         earlier = [t.message for t in read_with]
+        meant = [*map(self.fixed, earlier), corrected]  # the turns read with the message, and it, as meant
         if safety.urgent is None:
             hit = self.by_concepts([*earlier, message])
             if hit is not None:
@@ -109,7 +110,7 @@ class Screen:
                 notes.append(f"red flag by concepts: {found.category} ({concepts_said(found)})")
                 safety = self.urgent(safety, found.category, "by concepts")
         if safety.urgent is None:  # the same two layers again, over the words as they were meant
-            fixed = self.misspelt(message, earlier, safety, told_earlier)
+            fixed = self.misspelt(message, [*map(plain, earlier), text], meant, safety, told_earlier)
             if fixed is not None:
                 safety, note, who = fixed
                 notes.append(note)
@@ -128,7 +129,7 @@ class Screen:
             parts = self.telling(message, *reversed(earlier)) if flag is None else []
             if parts:
                 flag = u.red_flags.find_in(parts)
-            corrected, as_meant = self.fixed(message), False
+            as_meant = False
             if flag is None and corrected != text:  # the model reads misspelt words less surely than the words meant
                 flag = u.red_flags.find(u.meaning.query(corrected))
                 as_meant = flag is not None
@@ -143,7 +144,7 @@ class Screen:
                 # One sentence raised it: who it is about is read there ("I had a massage with you. My boy is...").
                 # Read as meant: "my husbnd took..." is about him.
                 read = self.fixed(flag.sentence) if flag.sentence else \
-                    " ".join(self.fixed(m) for m in [*earlier, message]) if flag.window else corrected
+                    " ".join(meant) if flag.window else corrected
                 who = about(read, tuple(self.concepts.tag(read).values()), told_earlier())
         if safety.urgent is None:
             return safety, notes
@@ -178,43 +179,40 @@ class Screen:
         return any(self.gate.check(t).urgent is not None or self.concepts.check(t) is not None
                    for t in dict.fromkeys((text, corrected)))
 
-    def misspelt(self, message: str, earlier: list[str], safety: SafetyResult, told_earlier
+    def misspelt(self, message: str, typed: list[str], fixed: list[str], safety: SafetyResult, told_earlier
                  ) -> tuple[SafetyResult, str, About] | None:
-        """The red flag the rules find in the message, or the concepts in it or its window, with their
-        misspelt words corrected, with a note for the trace and whom it is about; None when none is
-        found or nothing was corrected. A pronoun-led follow-up is read as typed only (check() adds the
-        cautions of the words as meant)."""
-        typed = [plain(m) for m in [*earlier, message]]
-        fixed = [self.fixed(m) for m in [*earlier, message]]
+        """The red flag the rules find in the message, or the concepts in it or its window (typed: the
+        turns and the message in plain form; fixed: as meant), read as meant, then with a word as near
+        to two words read the other way; with a note for the trace and whom it is about. None when
+        none is found or nothing was corrected. A pronoun-led follow-up is read as typed only (check()
+        adds the cautions of the words as meant)."""
         if fixed == typed:
             return None
         changed = ", ".join(f"{a!r} -> {b!r}" for t, f in zip(typed, fixed) if t != f
                             for a, b in zip(WORD.findall(t), WORD.findall(f)) if a != b)
-        rule = self.gate.check(fixed[-1]).urgent if fixed[-1] != typed[-1] else None
-        if rule is not None:
-            hit = find(rule, clauses(fixed[-1]), fixed[-1])
-            return (SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: spelling fixed"), safety.said),
-                    f"red flag with spelling fixed ({changed}): {rule.name}",
-                    about(fixed[-1], hit.said.split(" + ") if hit else (), told_earlier()))
-        hit = self.by_concepts(fixed)
-        for other, why in self.other_readings(message) if hit is None else ():
+
+        def readings():  # the other readings are worked out only when the words as meant raise nothing
+            yield fixed[-1], changed
             # A word as near to two words is read both ways ("haed": had, head): only the rules'
             # and the concepts' combinations, with their negation and time, can make either alarming.
-            rule = self.gate.check(other).urgent
+            for other, why in self.other_readings(message):
+                yield other, f"{changed}; {why}"
+
+        for reading, how in readings():
+            rule = self.gate.check(reading).urgent if reading != typed[-1] else None
             if rule is not None:
+                hit = find(rule, clauses(reading), reading)
                 return (SafetyResult(rule, safety.cautions, (*safety.matched, f"{rule.name}: spelling fixed"),
                                      safety.said),
-                        f"red flag with spelling fixed ({changed}; {why}): {rule.name}", about(other, (), told_earlier()))
-            hit = self.by_concepts([*fixed[:-1], other])
-            if hit is not None:
-                changed = f"{changed}; {why}"
-                break
-        if hit is None:
-            return None
-        found, where = hit
-        return (self.urgent(safety, found.category, "by concepts, spelling fixed"),
-                f"red flag by concepts with spelling fixed ({changed}): {found.category} ({concepts_said(found)})",
-                about(where, found.said, told_earlier()))
+                        f"red flag with spelling fixed ({how}): {rule.name}",
+                        about(reading, hit.said.split(" + ") if hit else (), told_earlier()))
+            found = self.by_concepts([*fixed[:-1], reading])
+            if found is not None:
+                flag, where = found
+                return (self.urgent(safety, flag.category, "by concepts, spelling fixed"),
+                        f"red flag by concepts with spelling fixed ({how}): {flag.category} ({concepts_said(flag)})",
+                        about(where, flag.said, told_earlier()))
+        return None
 
     def other_readings(self, message: str) -> list[tuple[str, str]]:
         """The message as meant with one word read as the other word it is as near to, and which
