@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .context import CLAUSE_BREAK, GENERAL_QUESTION, SENTENCE_BREAK, negated
+from .literals import Prefilter
 from .safety import plain
 
 # A symptom told as over: "broke my wrist five years ago", "used to get chest pain".
@@ -50,6 +51,8 @@ class Concepts:
 
     def __init__(self, concepts: dict[str, list[str]], context: set[str], flags: list[tuple[str, list[list[str]]]]):
         self.patterns = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in concepts.items()}
+        # A sentence holds none of most concepts' words: a substring test passes over them (literals.py).
+        self._prefilter = Prefilter(self.patterns)
         self.context = context
         self.flags = flags
         # Each combination as a set, in the file's order: a message is checked against them all.
@@ -76,8 +79,8 @@ class Concepts:
         sentences on every turn, and each message is read alone and in its window."""
         ends = [m.start() for m in CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
         found = []
-        for name, pattern in self.patterns.items():
-            for m in pattern.finditer(sentence):
+        for name in self._prefilter.candidates(sentence):
+            for m in self.patterns[name].finditer(sentence):
                 start = max([0] + [e + 1 for e in ends if e < m.start()])
                 clause = sentence[start : min(e for e in ends if e >= m.start())]
                 if negated(clause, m.start() - start, m.end() - start) or GENERAL_QUESTION.search(clause) or (

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from ..knowledge.text import normalise
 from .addressee import About
 from .context import GENERAL_QUESTION, PAST_EVENT, PAST_WINDOW, SENTENCE_BREAK, THOUGHT_BREAK, clauses, negated
+from .literals import Prefilter
 
 # Red-flag patterns start at a word: "end it" must not fire inside "bend it", nor "kill myself"
 # in "skill". Caution patterns don't, so "neurosurgery" still meets "surgery".
@@ -178,6 +179,8 @@ class SafetyGate:
         self.caution_rules = caution
         self._urgent = [(rule, screen(rule)) for rule in urgent]
         self._caution = [(rule, screen(rule)) for rule in caution]
+        # Most messages hold none of a rule's words: a substring test passes over it (literals.py).
+        self._prefilter = Prefilter(dict(enumerate(look for _, look in self._urgent + self._caution)))
         # Visitors repeat messages word for word (starter questions, suggestions, thanks), and the
         # screen reads each message alone and again in its window: the result depends on the text only.
         self._checked = lru_cache(maxsize=MESSAGES_CACHED)(self._check)
@@ -195,8 +198,9 @@ class SafetyGate:
         parts = clauses(text)
         matched: list[str] = []
         urgent = None
-        for rule, first_look in self._urgent:
-            if not first_look.search(text):
+        may = set(self._prefilter.candidates(text))
+        for i, (rule, first_look) in enumerate(self._urgent):
+            if i not in may or not first_look.search(text):
                 continue
             hit = find(rule, parts, text)
             if hit is None:
@@ -208,8 +212,8 @@ class SafetyGate:
             urgent = rule
             break
         cautions, said = [], []
-        for rule, first_look in self._caution:
-            hit = find(rule, parts, text) if first_look.search(text) else None
+        for i, (rule, first_look) in enumerate(self._caution, len(self._urgent)):
+            hit = find(rule, parts, text) if i in may and first_look.search(text) else None
             if hit is not None:
                 matched.append(f"caution {rule.name}: {hit.said!r}")
                 cautions.append(rule)
