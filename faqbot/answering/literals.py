@@ -67,7 +67,12 @@ class Prefilter:
 
     def __init__(self, patterns: dict[Hashable, re.Pattern]):
         self.needs = [(name, needed(pattern.pattern)) for name, pattern in patterns.items()]
-        literals = {lit for _, need in self.needs if need for lit in need}
+        self.always = [i for i, (_, need) in enumerate(self.needs) if need is None]  # searched in every text
+        self.owners: dict[str, list[int]] = {}  # a literal: the patterns (by position) that need it
+        for i, (_, need) in enumerate(self.needs):
+            for lit in need or ():
+                self.owners.setdefault(lit, []).append(i)
+        literals = set(self.owners)
         self.short = sorted(lit for lit in literals if len(lit) < GRAM)  # tested in every text
         self.starting: dict[str, list[str]] = {}
         for lit in sorted(literals - set(self.short)):
@@ -83,5 +88,7 @@ class Prefilter:
 
     def candidates(self, text: str) -> list[Hashable]:
         """The names of the patterns the text may match, in their order; the others cannot."""
-        found = self.literals_in(text)
-        return [name for name, need in self.needs if need is None or not need.isdisjoint(found)]
+        kept = set(self.always)
+        for lit in self.literals_in(text):
+            kept.update(self.owners[lit])
+        return [self.needs[i][0] for i in sorted(kept)]
