@@ -128,7 +128,7 @@ FIT_SETS = ("questions", "dev", "visitors_a", "gate_fit", "gate_fit2")
 SAFETY_FIT_SETS = ("safety_fit", "safety_fit2", "safety_fit3", "safety_fit4", "safety_fit5")
 # The small-talk model also learns from these (with FIT_SETS and SAFETY_FIT_SETS): fit sets all. None of their
 # texts is in the red-flag bank, so the threshold for a red flag in one sentence is fitted on them too.
-SMALLTALK_FIT_SETS = ("smalltalk_fit", "conversations_fit", "caution_fit", "safety_fit6", "safety_fit7")
+SMALLTALK_FIT_SETS = ("smalltalk_fit", "smalltalk_fit2", "conversations_fit", "caution_fit", "safety_fit6", "safety_fit7")
 
 
 @main.command("fit")

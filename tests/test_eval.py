@@ -23,7 +23,7 @@ def test_visible_evaluation_meets_the_thresholds(bot):
 # what the bot scored when they were last moved, each move said in its commit): eval/dev.json holds
 # other phrasings we did not tune on; fresh*.json, visitors_b/c.json, conversations.json,
 # conversations2.json, smalltalk_scored.json and safety_scored*.json (three) were written blind and are only scored; visitors_a,
-# gate_fit*, safety_fit*, smalltalk_fit (the meaning layer is fitted on them), caution_fit (the cautions) and conversations_fit (the turn model
+# gate_fit*, safety_fit*, smalltalk_fit* (the meaning layer is fitted on them), caution_fit (the cautions) and conversations_fit (the turn model
 # is shaped on it) are fit sets (see docs/blind-sets.md). Overfitting shows here.
 PINNED = sorted(str(p) for p in Path("eval").glob("*.json") if p.name != "questions.json")
 

@@ -173,6 +173,24 @@ def test_feedback_on_the_last_answer_is_small_talk_not_a_question(bot):
         assert bot.reply(message).type != "smalltalk", message
 
 
+def test_apologies_laughter_emoji_and_asking_to_wait_are_small_talk(bot):
+    _, turns = bot.converse(["can remedial massage help tight calves?"])
+    for message, intent in (("whoops, sorry about that", "apology"), ("my apologies, wrong window", "apology"),
+                            ("\U0001F923\U0001F923\U0001F923", "reaction"), ("\U0001F44D", "reaction"), (":-)", "reaction"),
+                            ("hahaha", "reaction"), ("lol that's hilarious", "reaction"),
+                            ("thanks heaps :)", "thanks"), ("lol ok got it", "thanks"),
+                            ("back in a minute", "wait"), ("hold on please", "wait"), ("gimme a sec", "wait"),
+                            ("hang on, the doorbell is ringing", "wait")):
+        reply, _ = bot.converse([message], turns)
+        assert reply.type == "smalltalk" and reply.trace.rule == f"smalltalk: {intent}", message
+        assert reply.passages == []
+    for message in ("sorry, does it help with tennis elbow?",  # the question is what the message is for
+                    "lol ok but is it safe when pregnant",  # a question without its question mark
+                    "hang on, can i claim it on my health fund",  # a clinic topic
+                    "brb.. quick one, can i come in on a sunday"):  # asks in the middle of a part
+        assert bot.reply(message).type != "smalltalk", message
+
+
 def test_greeting_before_a_question_answers_the_question(bot):
     reply = bot.reply("Hi! what is petrissage?")
     assert reply.type == "answer" and "petrissage" in reply.passages[0]["text"]

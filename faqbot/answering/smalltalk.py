@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -13,8 +14,23 @@ from ..knowledge.text import normalise
 PARTS = re.compile(r"[,.!?;:]+")
 QUESTION_PARTS = re.compile(r"[^,.!?;:]+[,.!?;:]*")  # parts with the punctuation that ends them ("...?")
 # A part that opens like a question asks something, even without its question mark.
-ASKS = re.compile(r"^(what|whats|how|why|when|where|who|which|can|could|will|would|does|do|did|is|are|should|"
+ASKS = re.compile(r"^(?:(?:actually|so|and|but|ok|okay|also|well|um|oh|right|righto|anyway) )*"
+                  r"(what|whats|wat|wot|how|why|when|where|who|which|can|could|will|would|does|do|did|is|are|should|"
                   r"shall|may|might|have|has)\b")
+# A question asked in the middle of a part, without its question mark: "actually wat time do u open sat".
+ASKS_WITHIN = re.compile(r"\b(?:(?:do|does|can|could|will|would)\s+(?:u|you|ya|i)|(?:does|can|could|will|would)\s+it)\b")
+
+
+# Laughter and emoticons, said alone or around other small talk ("lol ok fair enough", "thanks :)"): a
+# reaction, or whatever the rest of the message is. Emoji are dropped with the punctuation by plain().
+LAUGHTER = re.compile(r"\b(?:(?:ha|he|ho)(?: ?(?:ha|he|ho))+h?|ha+h?|heh|l+o+l+[sz]?|lmf?a+o+|rofl|lulz|kek|xd+)\b")
+EMOTICON = re.compile(r"(?<!\w)(?:[:;=8][-']?[)(\]\[dpo3/|*]+|<3+)(?!\w)")
+
+
+def reacts(message: str) -> bool:
+    """Tell whether a message laughs, or holds an emoji or an emoticon."""
+    return bool(LAUGHTER.search(message) or EMOTICON.search(message)) or any(
+        unicodedata.category(ch) == "So" for ch in message if not ch.isascii())
 
 
 # Sentence vectors read topic more than tone: "rubbish bot" is nearest to "good bot". What a message
@@ -88,6 +104,7 @@ class SmallTalk:
         self.intents = intents
         self._any = any_of(intents)
         greeting = next((i for i in intents if i.name == "greeting"), None)
+        self._reaction = next((i for i in intents if i.name == "reaction"), None)
         body = greeting.patterns[0].pattern[4:-2] if greeting else r"(?!)"
         self._greeting_prefix = re.compile(rf"^\W*(?:{body})\b[\s,.!-]*", re.I)
 
@@ -97,9 +114,17 @@ class SmallTalk:
         A message of several small-talk parts ("good morning, how are you?", "cheers, that was
         helpful") is small talk too; the reply follows its last part that is not a greeting.
         """
-        whole = self._intent(plain(message))
+        text = plain(message)
+        whole = self._intent(text)
         if whole is not None:
             return whole
+        folded = normalise(message)
+        if reacts(folded):  # "😂", "haha", "lol ok fair enough", "thanks :)"
+            rest = plain(LAUGHTER.sub(" ", EMOTICON.sub(" ", folded)))
+            if not rest:
+                return self._reaction
+            if rest != text and (said := self._intent(rest)) is not None:
+                return said
         parts = [plain(p) for p in PARTS.split(normalise(message))]
         found = [self._intent(p) for p in parts if p]
         if len(found) < 2 or None in found:
@@ -120,7 +145,8 @@ class SmallTalk:
         found = []
         for piece in pieces:
             intent = self._intent(plain(piece))
-            if intent is None and (piece.endswith("?") or ASKS.match(plain(piece)) or not chatter(piece)):
+            if intent is None and (piece.endswith("?") or ASKS.match(plain(piece)) or ASKS_WITHIN.search(plain(piece))
+                                   or not chatter(piece)):
                 return None
             found.append(intent)
         said = [i for i in found if i is not None]

@@ -51,7 +51,7 @@ def write_bank(paths: list[Path], out: Path = DATA, questions: list[Path] = ()) 
                 seen.add(text)
                 examples.append({"label": "harmless", "text": text})
     bank = {"about": "Red-flag examples by category, and harmless lookalikes, for the safety gate's meaning layer "
-                     "(faqbot/answering/understanding.py). Written by `faqbot fit` from red-team sets written blind "
+                     "(faqbot/answering/redflags.py). Written by `faqbot fit` from red-team sets written blind "
                      "for fitting (multi-turn cases as their turns read together; cautions count as harmless), "
                      "then the question fit sets' visitor questions as harmless.",
             "source": [path.name for path in paths], "questions": [path.name for path in questions],
