@@ -71,3 +71,9 @@ def test_case_sensitive_literals_follow_the_pattern():
     prefilter = Prefilter({"pain": re.compile(r"\bpain\b"), "open": re.compile(r"(?i)pain")})
     assert prefilter.candidates("no pain") == ["pain", "open"]
     assert prefilter.candidates("no PAIN") == ["open"]
+
+
+def test_the_flags_a_pattern_is_compiled_with_are_read():
+    prefilter = Prefilter({"any case": re.compile("chest pain", re.I), "verbose": re.compile(r"chest \s pain  # a comment", re.X)})
+    assert prefilter.candidates("CHEST PAIN") == ["any case"]
+    assert prefilter.candidates("chest pain") == ["any case", "verbose"]

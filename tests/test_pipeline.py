@@ -191,6 +191,23 @@ def test_apologies_laughter_emoji_and_asking_to_wait_are_small_talk(bot):
         assert bot.reply(message).type != "smalltalk", message
 
 
+def test_small_talk_beside_health_news_is_read_for_safety(bot):
+    # "Sorry," or "hang on," before what the safety screen reads is no small talk: the caution is given,
+    # and a red flag told after an urgent turn is urgent again (the window keeps the urgent turn).
+    for message in ("apologies, I'm on blood thinners", "sorry, I'm pregnant", "hang on, I have a pacemaker"):
+        reply = bot.reply(message)
+        assert reply.type != "smalltalk" and reply.caution, message
+    for message in ("oops, I slipped on the ice this morning", "sorry, I bumped my head on the car door"):
+        assert bot.reply(message).type != "smalltalk", message  # an event a red flag is built on
+    _, turns = bot.converse(["my nan's mouth has dropped on one side"])
+    for message in ("hold on, now she can't lift her arm", "sorry, her arm has gone weak as well"):
+        reply, _ = bot.converse([message], turns)
+        assert reply.type == "urgent", message
+    # Emoji that do not laugh or approve are no reaction to smile at; nor digits after an "8".
+    for message in ("\U0001F691", "\U0001F62D", "\U0001F915\U0001F915", "\U0001F602\U0001F198", "83", "a bit"):
+        assert bot.reply(message).trace.rule != "smalltalk: reaction", message
+
+
 def test_greeting_before_a_question_answers_the_question(bot):
     reply = bot.reply("Hi! what is petrissage?")
     assert reply.type == "answer" and "petrissage" in reply.passages[0]["text"]

@@ -18,10 +18,10 @@ GRAM = 3  # letters a literal is indexed by
 REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
 
 
-def needed(pattern: str) -> frozenset[str] | None:
-    """Literals one of which every match of the pattern contains, or None when none is known
-    (then the pattern must be searched). Case-sensitive, as the pattern is compiled without flags."""
-    parsed = P.parse(pattern)
+def needed(pattern: str, flags: int = 0) -> frozenset[str] | None:
+    """Literals one of which every match of the pattern (compiled with these flags) contains, or None
+    when none is known (then the pattern must be searched); none for a pattern matching any case."""
+    parsed = P.parse(pattern, flags)
     if parsed.state.flags & re.IGNORECASE:
         return None
     found = _needed(parsed.data)
@@ -66,7 +66,7 @@ class Prefilter:
     """
 
     def __init__(self, patterns: dict[Hashable, re.Pattern]):
-        self.needs = [(name, needed(pattern.pattern)) for name, pattern in patterns.items()]
+        self.needs = [(name, needed(pattern.pattern, pattern.flags)) for name, pattern in patterns.items()]
         self.always = [i for i, (_, need) in enumerate(self.needs) if need is None]  # searched in every text
         self.owners: dict[str, list[int]] = {}  # a literal: the patterns (by position) that need it
         for i, (_, need) in enumerate(self.needs):

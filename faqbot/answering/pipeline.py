@@ -124,8 +124,11 @@ class Bot(Wording, History):
         s, u = self.settings, self.understanding
         trace = Trace(threshold=s.CONFIDENCE_THRESHOLD)
         # Once: the safety screen needs it too.
-        intent = self.smalltalk.match(message) or self.smalltalk.with_chatter(message, self.chatter)
-        safety = self.safety(message, history, vec, trace, small_talk=intent is not None)
+        said = self.smalltalk.match(message)
+        intent = said or self.smalltalk.with_chatter(message, self.chatter)
+        # Only a message that is small talk through and through leaves an urgent turn out of its window:
+        # "thanks, bye" must not bring the advice back, "hang on, now his arm is weak too" must.
+        safety = self.safety(message, history, vec, trace, small_talk=said is not None)
         if safety.urgent is not None:
             trace.rule, trace.decision = f"urgent: {safety.urgent.name}", "urgent"
             advice = helper_advice(safety.urgent, safety.about)  # to the visitor, or to whoever helps the person

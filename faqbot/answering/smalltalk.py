@@ -24,13 +24,19 @@ ASKS_WITHIN = re.compile(r"\b(?:(?:do|does|can|could|will|would)\s+(?:u|you|ya|i
 # Laughter and emoticons, said alone or around other small talk ("lol ok fair enough", "thanks :)"): a
 # reaction, or whatever the rest of the message is. Emoji are dropped with the punctuation by plain().
 LAUGHTER = re.compile(r"\b(?:(?:ha|he|ho)(?: ?(?:ha|he|ho))+h?|ha+h?|heh|l+o+l+[sz]?|lmf?a+o+|rofl|lulz|kek|xd+)\b")
-EMOTICON = re.compile(r"(?<!\w)(?:[:;=8][-']?[)(\]\[dpo3/|*]+|<3+)(?!\w)")
+EMOTICON = re.compile(r"(?<!\w)(?:[:;=][-']?[)(\]\[dpo3/|*]+|<3+)(?!\w)")
+# Emoji that laugh, smile or approve. Any other ("🆘", "🤕", "😭", "💊") is no reaction to answer cheerfully.
+REACTION_EMOJI = set("😀😁😂🤣😃😄😅😆😉😊😋😎😍🙂🙃☺😌😜😝😛🤪😏🙄😬🤭🤗🥰😘🤩🥳😹😸😺🙈👍👌👏🙌🙏✌🤙💪❤💕💖💯✨👋")
 
 
 def reacts(message: str) -> bool:
-    """Tell whether a message laughs, or holds an emoji or an emoticon."""
-    return bool(LAUGHTER.search(message) or EMOTICON.search(message)) or any(
-        unicodedata.category(ch) == "So" for ch in message if not ch.isascii())
+    """Tell whether a message laughs, or holds an emoji that laughs or approves, or an emoticon."""
+    return bool(LAUGHTER.search(message) or EMOTICON.search(message)) or any(ch in REACTION_EMOJI for ch in message)
+
+
+def emoji(message: str) -> bool:
+    """Tell whether a message holds an emoji (a symbol outside ASCII, as "So" in Unicode)."""
+    return any(unicodedata.category(ch) == "So" for ch in message if not ch.isascii())
 
 
 # Sentence vectors read topic more than tone: "rubbish bot" is nearest to "good bot". What a message
@@ -121,8 +127,9 @@ class SmallTalk:
         folded = normalise(message)
         if reacts(folded):  # "😂", "haha", "lol ok fair enough", "thanks :)"
             rest = plain(LAUGHTER.sub(" ", EMOTICON.sub(" ", folded)))
-            if not rest:
-                return self._reaction
+            if not rest:  # ...unless another emoji is said with it ("😂😭", "👍🚑")
+                other = "".join(ch for ch in folded if ch not in REACTION_EMOJI)
+                return None if emoji(other) else self._reaction
             if rest != text and (said := self._intent(rest)) is not None:
                 return said
         parts = [plain(p) for p in PARTS.split(normalise(message))]

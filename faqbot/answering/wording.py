@@ -42,10 +42,15 @@ class Wording:
         """Tell whether words that ask nothing are about nothing the articles or the clinic cover
         ("hope that's ok", "you are very good helper"): no word the articles are about (nor one our
         synonyms map to their words), no clinic topic. A word they never use is no topic here: it
-        is not asked about."""
+        is not asked about. Nor anything a safety rule reads ("sorry, i'm on warfarin"), nor an event a
+        red flag is built on ("oops, i fell and hit my head": a fall, an operation, a medicine; the
+        concepts' context): beside small talk it would be answered as small talk, without its caution."""
         for term in self.analyzer.terms(text):
             if self.index.keyness.get(term.stem, 0.0) >= self.settings.MIN_KEYNESS or term.stem in self.mapped:
                 return False
+        told = self.gate.check(text)
+        if told.urgent is not None or told.cautions or not self.concepts.context.isdisjoint(self.concepts.tag(text)):
+            return False
         return clinic_topic(text) is None
 
     def asks_back(self, message: str, history) -> bool:
