@@ -31,12 +31,13 @@ REACTION_EMOJI = set("😀😁😂🤣😃😄😅😆😉😊😋😎😍🙂�
 
 def reacts(message: str) -> bool:
     """Tell whether a message laughs, or holds an emoji that laughs or approves, or an emoticon."""
-    return bool(LAUGHTER.search(message) or EMOTICON.search(message)) or any(ch in REACTION_EMOJI for ch in message)
+    return bool(LAUGHTER.search(message) or EMOTICON.search(message)) or (
+        not message.isascii() and any(ch in REACTION_EMOJI for ch in message))
 
 
-def emoji(message: str) -> bool:
-    """Tell whether a message holds an emoji (a symbol outside ASCII, as "So" in Unicode)."""
-    return any(unicodedata.category(ch) == "So" for ch in message if not ch.isascii())
+def other_emoji(message: str) -> bool:
+    """Tell whether a message holds an emoji (a symbol outside ASCII, "So" in Unicode) that is no reaction."""
+    return any(not ch.isascii() and ch not in REACTION_EMOJI and unicodedata.category(ch) == "So" for ch in message)
 
 
 # Sentence vectors read topic more than tone: "rubbish bot" is nearest to "good bot". What a message
@@ -128,11 +129,10 @@ class SmallTalk:
         if reacts(folded):  # "😂", "haha", "lol ok fair enough", "thanks :)"
             rest = plain(LAUGHTER.sub(" ", EMOTICON.sub(" ", folded)))
             if not rest:  # ...unless another emoji is said with it ("😂😭", "👍🚑")
-                other = "".join(ch for ch in folded if ch not in REACTION_EMOJI)
-                return None if emoji(other) else self._reaction
+                return None if other_emoji(folded) else self._reaction
             if rest != text and (said := self._intent(rest)) is not None:
                 return said
-        parts = [plain(p) for p in PARTS.split(normalise(message))]
+        parts = [plain(p) for p in PARTS.split(folded)]
         found = [self._intent(p) for p in parts if p]
         if len(found) < 2 or None in found:
             return None
