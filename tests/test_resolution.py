@@ -58,7 +58,9 @@ STILL_URGENT = [
 def test_an_event_a_clinician_cleared_or_long_over_is_not_urgent(bot, turns):
     reply, _ = bot.converse(turns)
     assert reply.type != "urgent"
-    assert any("told as resolved" in note for note in reply.trace.meaning)
+    # told as over, or (for a red flag dated in the same clause) dated by the rule itself
+    assert any("told as resolved" in note for note in reply.trace.meaning) or \
+        any("(not acute: " in said for said in reply.trace.safety)
 
 
 @pytest.mark.parametrize("turns", STILL_URGENT)
@@ -108,6 +110,35 @@ def test_never_negates_unless_the_clause_compares(clause, negates):
 ])
 def test_questions_about_the_clinic_and_things_long_over_are_not_urgent(bot, message):
     assert bot.reply(message).type != "urgent"
+
+
+# Dated months or years back, a red flag is history for every rule, also those without an `unless` of their own
+# (breathing, overdose, bleeding...); told of someone else and well now, in the third person; dated in misspelt
+# words, read as meant. (From safety_fit2, fit5 and fit8's false alarms, a fit set each, in other words.)
+@pytest.mark.parametrize("message", [
+    "My aunt took an overdose in 2012 and she's doing brilliantly now. Can I buy her a gift voucher?",
+    "My son had an anaphylactic reaction to sesame as a toddler. He's 14 now. Is your massage oil sesame-free?",
+    "My sister self-harmed as a teenager; she's really well now and I'd like to treat her to a massage.",
+])
+def test_a_red_flag_dated_long_ago_is_history_for_every_rule(bot, message):
+    assert bot.reply(message).type != "urgent"
+
+
+def test_the_rules_date_a_red_flag_in_misspelt_words_as_meant(bot):
+    reply = bot.reply("my nan swallowed a whole packet of her pills meny yeers ago, shes grate now, can she have a massage")
+    assert "possible overdose or poisoning (not acute: 'years ago')" in reply.trace.safety
+    assert "not acute with spelling fixed: possible overdose or poisoning" in reply.trace.meaning
+
+
+@pytest.mark.parametrize("message", [
+    # each match is read for itself: an old one does not date a new one
+    "My sister overdosed on her pills an hour ago. She did the same in 2015.",
+    "my son couldnt breathe when he was little, now his lips are going blue",
+    # a crisis rule reads no dates: a past attempt still gets the crisis lines unless told as over
+    "I tried to kill myself in 2019",
+])
+def test_an_old_red_flag_does_not_date_a_new_one(bot, message):
+    assert bot.reply(message).type == "urgent"
 
 
 @pytest.mark.parametrize("message", [

@@ -45,13 +45,14 @@ GENERAL_QUESTION = re.compile(
     r"(?:do|are|is) (?:your|the) (?:therapists?|staff|masseurs?|massage therapists?)\b[^.?!]{0,20}\b(?:know|trained|able|first aid))\b"
 )
 # Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
-# "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without
-# `unless` (breathing, bleeding, suicidal thoughts) is urgent whenever it is told.
+# "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without an
+# `unless` of its own reads these and safety.DATED ("months ago"); only the crisis rule (suicidal
+# thoughts) reads no date: it is urgent whenever it is told, unless told as over (resolution below).
 PAST_EVENT = (r"(years?|months?) back\b|\b(in )?(19|20)\d\d\b|back in (the )?(twenty|nineteen|\d0s)|"
               # a year written short ("back in 98"), not a time ("came back in 20 minutes")
               r"back in \d\d\b(?! ?(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\b)|"
               r"when (i|he|she|they) (was|were) (little|young|small|a (kid|child|baby|toddler|teenager))|"
-              r"as a (kid|child|teenager)|"
+              r"as a (kid|child|teen|teenager|toddler|baby)\b|"
               # an age after a past verb says when, not now: "my dad had a heart attack at 60", "when she
               # was 45"; not an age alone ("at 90 my nan fell and can't get up" is about now)
               r"\b(had|got|suffered|was diagnosed)\b[^.,;]{0,30}\bat (the )?(age (of )?)?[2-9]\d\b"
@@ -118,7 +119,7 @@ LONG_AGO = (rf"\b{HOW_MANY} (?:years|decades) (?:ago|back|earlier|before)\b|\bye
             r"\b(?:in|from|during) (?:my|his|her) (?:youth|teens|teenage years|childhood|twenties|school days)\b|\bat school\b|\bin (?:19|20)\d\d\b|\blong ago\b|"
             r"\bused to\b|\blast year\b|\bback in\b|\b(?:my|his|her) past\b|\bhistory of\b")
 # Well now or since, not before: "yesterday she was ok" says nothing of how it ended.
-WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im) (?:really |very |perfectly |completely |"
+WELL_SINCE = (r"\b(?:(?:been|doing|kept|stayed|feel|feeling|is|am|im|hes|shes|theyre) (?:really |very |perfectly |completely |"
               r"totally |absolutely |quite )?(?:well|fine|good|great|ok|okay|healthy|sweet|stable)|"
               r"(?:a )?(?:good|better|great) place(?: now)?|right as rain|"
               r"no (?:trouble|troubles|issues|problems|reactions?|episodes?|recurrence|thoughts|symptoms|headaches|"

@@ -221,6 +221,13 @@ class SafetyGate:
         return SafetyResult(urgent, tuple(cautions), tuple(matched), tuple(said))
 
 
+# A red flag dated months or years back is history, whatever the rule (ConText's "historical"): "my
+# uncle overdosed back in 2015", "anaphylaxis when she was little". A rule without an `unless` of its
+# own reads this and PAST_EVENT; crisis rules read neither (a past attempt still gets the crisis lines,
+# unless the visitor tells it as over: context.resolution).
+DATED = r"\b(?:years?|months?|decades?) ago\b|\blast year\b|\bin the past\b|\bhistory of\b"
+
+
 def compile_rule(entry: dict, level: str) -> Rule:
     """Build a rule from one TOML table."""
     unless = entry.get("unless")
@@ -237,7 +244,8 @@ def compile_rule(entry: dict, level: str) -> Rule:
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
-        unless=re.compile(f"{unless.replace(chr(39), '')}|{PAST_EVENT}") if unless else None,
+        unless=re.compile(f"{(unless or DATED).replace(chr(39), '')}|{PAST_EVENT}")
+        if unless or (level != "caution" and entry.get("level") != "crisis") else None,
         together=tuple(compiled(combo) for combo in entry.get("together", ())),
         echo=entry.get("echo", True),
         categories=tuple(entry.get("categories", ())),

@@ -76,6 +76,13 @@ class Screen:
         safety = self.gate.check(message)
         notes: list[str] = []
         text, corrected = plain(message), self.fixed(message)
+        if safety.urgent is not None and corrected != text:
+            # The time words read as meant too: "overdosed many yeers ago" is dated as "many years ago" is.
+            # Only the same rule, found and dated in the past, and no other red flag.
+            meant = self.gate.check(corrected)
+            if meant.urgent is None and f"{safety.urgent.name} (not acute: " in " ".join(meant.matched):
+                notes.append(f"not acute with spelling fixed: {safety.urgent.name}")
+                safety = meant
         if safety.urgent is None and corrected != text:  # "im on warfrin" gets the caution "I'm on warfarin" does
             safety = self.more_cautions(safety, [corrected], "spelling fixed")
         if history and not small_talk:  # "I'm on warfarin" / "can I still come Thursday?" keeps its caution
