@@ -38,6 +38,9 @@ def concepts():
     ("she told me she has been burning herself", "suicide_self_harm"),
     ("my neck aches and both hands are clumsy", "msk_triage_red_flags"),
     ("my thighs ache after the new tablets and my urine is darker", "rhabdomyolysis"),
+    # pain that spreads without "to" (safety_fit8, a fit set, in other words)
+    ("an ache is radiating up his jaw and he is clammy", "heart_attack"),
+    ("a pain shooting along my left arm and I feel sick and sweaty", "heart_attack"),
     # A stroke or a heart attack named as happening now (found by trying, 2026-12-06).
     ("my dad had a stroke this morning", "stroke_tia"),
     ("I think my mum just had a stroke", "stroke_tia"),
@@ -132,6 +135,8 @@ def test_negated_past_or_partial_is_not(concepts, message):
 
 
 @pytest.mark.parametrize("message", [
+    "my neck is stiff and it goes down my arm when I type",  # radiating alone, nothing unwell
+    "I feel sick moving my arm after the gym",
     "I have a small aortic aneurysm being monitored, is a gentle back massage ok?",  # no pain told
     "I have osteoporosis, is deep tissue massage safe for my back?",
     "can massage help with migraines?",
