@@ -198,6 +198,8 @@ def test_a_thanks_after_an_urgent_reply_does_not_bring_the_advice_back(bot):
     ("i want to kil myself", "urgent: thoughts of suicide or self-harm"),
     ("cheast pain and sweting", "urgent: chest pain"),
     ("Mum is 80, she fell and now her hip hurts and her leg is shortr and turnd out", "urgent: possible broken bone"),
+    # "pein" is an English word, but so rare beside "pain" that it is read as a typo
+    ("there's a bad pein in my chest and i feel sick", "urgent: chest pain"),
 ])
 def test_a_misspelt_red_flag_is_read_as_it_was_meant(bot, message, rule):
     reply = bot.reply(message)
@@ -228,6 +230,8 @@ def test_only_words_that_are_no_english_word_are_corrected():
     speller = red_flag_speller()
     assert speller.correct("kil") == "kill" and speller.correct("cheast") == "chest"
     assert speller.correct("chess") == "chess" and speller.correct("hart") == "hart"  # real words, however meant
+    # unless the word is very rare and a bank word one edit away a thousand times commoner
+    assert speller.correct("pein") == "pain" and speller.correct("carer") == "carer"
     assert speller.correct("ok") == "ok"  # two letters: too short to guess
 
 

@@ -22,7 +22,7 @@ from .context import SENTENCE_BREAK, clauses, resolution
 from .conversation import Turn
 from .redflags import safety_examples
 from .safety import SafetyGate, SafetyResult, find, plain, resolve
-from .spelling import Speller
+from .spelling import RedFlagSpeller
 from .understanding import Understanding
 
 WINDOW_TURNS = 2  # earlier messages read with the new one for red flags told over turns
@@ -36,19 +36,6 @@ SENTENCES_READ = 8  # at most, the message's first: a 1,000-character message of
 WORD = re.compile(r"[a-z]+")
 WORD_SPLIT = re.compile(r"([a-z]+)")
 OTHER_READINGS = 6  # other readings of words as near to two words tried at most a message
-
-
-class RedFlagSpeller(Speller):
-    """A speller over the words of the red-team bank (red flags and lookalikes alike, as the rules read
-    them): "cheast pain and sweting", "worst hedache of my life" are read as they were meant. Only a
-    word that is no English word is changed: to the nearest bank word with its first letter, within
-    one edit (two from eight letters), the commonest among equally near ones; so the rules and
-    concepts need no typos of their own."""
-
-    @staticmethod
-    def allowance(word: str) -> int:
-        """One edit from three letters on: "kil myself" (the articles' speller waits for four)."""
-        return 0 if len(word) < 3 else 1 if len(word) < 8 else 2
 
 
 def red_flag_speller() -> RedFlagSpeller:

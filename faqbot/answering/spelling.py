@@ -127,3 +127,34 @@ class Speller:
             return (word,)
         best = min(d for d, _, _ in found)
         return tuple(cand for _, _, cand in sorted((f for f in found if f[0] == best), key=lambda f: f[1]))  # stable
+
+
+RARE_WORD, TYPO_RATIO = 100, 1000  # a rare English word, and how much commoner its one-edit neighbour must be
+
+
+class RedFlagSpeller(Speller):
+    """A speller over the words of the red-team bank (red flags and lookalikes alike, as the rules read
+    them): "cheast pain and sweting", "worst hedache of my life" are read as they were meant. Only a
+    word that is no English word, or a very rare one, is changed: to the nearest bank word with its
+    first letter, within one edit (two from eight letters), the commonest among equally near ones; so
+    the rules and concepts need no typos of their own."""
+
+    @staticmethod
+    def allowance(word: str) -> int:
+        """One edit from three letters on: "kil myself" (the articles' speller waits for four)."""
+        return 0 if len(word) < 3 else 1 if len(word) < 8 else 2
+
+    def _nearest(self, word: str) -> tuple[str, ...]:
+        found = super()._nearest(word)
+        if found != (word,) or word in self.known or len(word) < 4 or not word.isalpha():
+            return found
+        # A typo that happens to be a very rare English word ("strong pein in the chest": "pein", a
+        # hammer's end) is read as the bank word one edit away that English uses a thousand times as often.
+        words = english_words()
+        count = words.count(word)
+        if not 0 < count <= RARE_WORD:
+            return found
+        near = [(-self.vocabulary[c], c) for n in (len(word) - 1, len(word), len(word) + 1)
+                for c in self._buckets.get((word[0], n), ())
+                if words.count(c) >= TYPO_RATIO * count and edit_distance(word, c, 1) <= 1]
+        return tuple(c for _, c in sorted(near)) or found
