@@ -38,6 +38,8 @@ def concepts():
     ("she told me she has been burning herself", "suicide_self_harm"),
     ("my neck aches and both hands are clumsy", "msk_triage_red_flags"),
     ("my thighs ache after the new tablets and my urine is darker", "rhabdomyolysis"),
+    # "without trying" qualifies the losing, it negates nothing after it (safety_fit5, in other words)
+    ("dad's back pain is new and he's off his food without reason and had bowel cancer", "msk_triage_red_flags"),
     # pain that spreads without "to" (safety_fit8, a fit set, in other words)
     ("an ache is radiating up his jaw and he is clammy", "heart_attack"),
     ("a pain shooting along my left arm and I feel sick and sweaty", "heart_attack"),

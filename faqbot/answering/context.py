@@ -21,7 +21,9 @@ NEGATION = re.compile(
 )
 # Phrases that look like negations but express doubt, not absence (NegEx "pseudo-negations").
 PSEUDO_NEGATION = re.compile(
-    r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no)\b"
+    r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no|"
+    # "without" that qualifies a verb, not a finding: "lost 6 kg without trying", "collapsed without warning"
+    r"without (?:any )?(?:trying|warning|reason|explanation|cause|meaning to))\b"
 )
 # A clause that asks about a condition in general reports no one's symptom (ConText's
 # "hypothetical"): "whats the difference between a heart attack and a cardiac arrest", "what would
