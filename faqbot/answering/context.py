@@ -23,7 +23,9 @@ NEGATION = re.compile(
 PSEUDO_NEGATION = re.compile(
     r"\b(?:not sure|not certain|no idea|not know|nt know|not only|no doubt|not stop|nt stop|oh no|"
     # "without" that qualifies a verb, not a finding: "lost 6 kg without trying", "collapsed without warning"
-    r"without (?:any )?(?:trying|warning|reason|explanation|cause|meaning to))\b"
+    r"without (?:any )?(?:trying|warning|reason|explanation|cause|meaning to)|"
+    # what did not work or help negates no finding after it: "if this massage does not work I intend to..."
+    r"(?:does|do|did|will|would|has|have)(?:nt| not) (?:work|help|helped|worked))\b"
 )
 # A clause that asks about a condition in general reports no one's symptom (ConText's
 # "hypothetical"): "whats the difference between a heart attack and a cardiac arrest", "what would
