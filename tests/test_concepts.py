@@ -40,6 +40,13 @@ def concepts():
     ("my thighs ache after the new tablets and my urine is darker", "rhabdomyolysis"),
     # "without trying" qualifies the losing, it negates nothing after it (safety_fit5, in other words)
     ("dad's back pain is new and he's off his food without reason and had bowel cancer", "msk_triage_red_flags"),
+    # concept words for a fall, what an injured limb can't do, a lump, confusion and a foul wound (safety_fit8 and
+    # fit9's misses, in other words)
+    ("grandpa slid off the bed this morning and can't put weight on his leg", "fracture_dislocation"),
+    ("tripped over the dog, my hand has a strange bump near the wrist now", "fracture_dislocation"),
+    ("fell off my bike and I can't grip anything with my right hand", "fracture_dislocation"),
+    ("she has a fever and isn't making any sense", "infection_sepsis"),
+    ("the ulcer on his heel smells awful and he's shivering", "infection_sepsis"),
     # pain that spreads without "to" (safety_fit8, a fit set, in other words)
     ("an ache is radiating up his jaw and he is clammy", "heart_attack"),
     ("a pain shooting along my left arm and I feel sick and sweaty", "heart_attack"),
@@ -138,6 +145,7 @@ def test_negated_past_or_partial_is_not(concepts, message):
 
 @pytest.mark.parametrize("message", [
     "my neck is stiff and it goes down my arm when I type",  # radiating alone, nothing unwell
+    "I have a funny bump on my shin, can massage help?", "the kids slid down the hill on boxes all day",
     "I feel sick moving my arm after the gym",
     "I have a small aortic aneurysm being monitored, is a gentle back massage ok?",  # no pain told
     "I have osteoporosis, is deep tissue massage safe for my back?",
