@@ -26,6 +26,9 @@ RESOLVED = [
     ["my wee went brown after a leg day so I saw the GP, the blood test came back and my CK is normal, "
      "now it's back to normal colour. Is a leg massage ok?"],
     ["my calf went red and puffy after the long flight, so I had a scan on Tuesday, no clot, the doctor said it's a sprain"],
+    # what the clinician put it down to, or that it is not the heart (safety_fit6, in other words)
+    ["the cardiologist told me the pain in my chest was coming from my posture, can you help with that?"],
+    ["The GP says my chest tightness is not my heart. Can you massage my pecs?"],
     # the next sentence or turn dates what was just told years back
     ["my leg swelled up after surgery", "that was years ago, since then no issues, can I get a leg massage"],
 ]
@@ -47,6 +50,7 @@ STILL_URGENT = [
     # an all-clear, then a red flag now ("now ... normal" is not a way back only when it says normal)
     ["the scan showed no clot last month. Now my calf is swollen and hot again and it's painful to breathe"],
     ["doctor put it down to a pulled muscle, now i have crushing chest pain going into my arm"],
+    ["the doctor said my chest pain is not my heart but now it's crushing and going into my arm"],
     # "that was years ago" dates the sentence before it only, and not what goes on after it
     ["I've got a crushing pain in my chest. My uncle had the same thing. That was years ago."],
     ["I took an overdose of my pills. That was years ago, but lately I keep thinking about it"],
