@@ -174,6 +174,18 @@ def test_their_parts_alone_are_not(concepts, message):
     assert concepts.check(message) is None
 
 
+@pytest.mark.parametrize("message, flagged", [
+    # a state denied as over now is not set by other words for it (safety_fit3 and fit4, in other words)
+    ("the baby has been very quiet today, she's 7 weeks old and I'm no longer pregnant obviously", False),
+    ("not on the pill anymore. my calf is a bit swollen after netball", False),
+    # denied, but what is told is a red flag of its own; and a denial of something else denies nothing
+    ("im not pregnant anymore, had the baby 5 days ago and im bleeding through pads every hour", True),
+    ("34 weeks, not in labour now but the baby has not moved since last night", True),
+])
+def test_a_state_denied_as_over_now_is_not_read_from_other_words(concepts, message, flagged):
+    assert (concepts.check(message) is not None) is flagged
+
+
 def test_context_counts_in_the_past(concepts):
     assert concepts.check("I had knee surgery two weeks ago. Now my calf is swollen and sore.").category == "dvt_pe"
 

@@ -31,6 +31,10 @@ CURRENT = re.compile(r"\b(?:now|today|tonight|this (?:morning|afternoon|evening|
                      r"yesterday|just|started|keeps?)\b")
 
 
+# A context negated with one of these words is denied as over now: "I'm not pregnant anymore", "no longer on the pill".
+NOW = re.compile(r"\b(?:now|anymore|any more|no longer)\b")
+DENIED = "-"  # marks a denied context among a sentence's concepts
+
 SENTENCES_CACHED = 8192  # sentences whose concepts are kept (a few hundred bytes each)
 
 
@@ -49,11 +53,13 @@ class ConceptFlag:
 class Concepts:
     """Tag a message with concepts and find the red-flag combinations it affirms."""
 
-    def __init__(self, concepts: dict[str, list[str]], context: set[str], flags: list[tuple[str, list[list[str]]]]):
+    def __init__(self, concepts: dict[str, list[str]], context: set[str], flags: list[tuple[str, list[list[str]]]],
+                 deniable: frozenset[str] = frozenset()):
         self.patterns = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in concepts.items()}
         # A sentence holds none of most concepts' words: a substring test passes over them (literals.py).
         self._prefilter = Prefilter(self.patterns)
         self.context = context
+        self.deniable = deniable
         self.flags = flags
         # Each combination as a set, in the file's order: a message is checked against them all.
         self._combos = [(category, tuple(combo), frozenset(combo)) for category, combos in flags for combo in combos]
@@ -69,10 +75,15 @@ class Concepts:
         negation and time are read in the clause where a match starts.
         """
         found: dict[str, str] = {}
+        denied: set[str] = set()
         for sentence in SENTENCE_BREAK.split(plain(message)):
             for name, words in self._sentence(sentence):
-                found.setdefault(name, words)  # the first sentence that affirms a concept says it
-        return found
+                if name.startswith(DENIED):
+                    denied.add(name[1:])
+                else:
+                    found.setdefault(name, words)  # the first sentence that affirms a concept says it
+        # A context denied as over now ("I'm not pregnant anymore") is not set by other words for it ("6 weeks")
+        return {name: words for name, words in found.items() if name not in denied}
 
     def _tag_sentence(self, sentence: str) -> tuple[tuple[str, str], ...]:
         """The concepts one sentence affirms. Cached: a conversation's window rereads its earlier
@@ -80,14 +91,22 @@ class Concepts:
         ends = [m.start() for m in CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
         found = []
         for name in self._prefilter.candidates(sentence):
+            affirmed = None
             for m in self.patterns[name].finditer(sentence):
                 start = max([0] + [e + 1 for e in ends if e < m.start()])
                 clause = sentence[start : min(e for e in ends if e >= m.start())]
-                if negated(clause, m.start() - start, m.end() - start) or GENERAL_QUESTION.search(clause) or (
-                        name not in self.context and over(clause, sentence)):
+                if negated(clause, m.start() - start, m.end() - start):
+                    if name in self.deniable and NOW.search(clause):  # denied now: it outweighs any affirming word
+                        affirmed = (DENIED + name, m.group(0))
+                        break
                     continue
-                found.append((name, m.group(0)))
-                break
+                if affirmed is None and not GENERAL_QUESTION.search(clause) and (
+                        name in self.context or not over(clause, sentence)):
+                    affirmed = (name, m.group(0))
+                    if name not in self.context:
+                        break
+            if affirmed is not None:
+                found.append(affirmed)
         return tuple(found)
 
     def check(self, message: str) -> ConceptFlag | None:
@@ -107,4 +126,4 @@ def default_concepts() -> Concepts:
     """Load the shipped concepts and red-flag combinations."""
     data = tomllib.loads(resources.files("faqbot.data").joinpath("concepts.toml").read_text("utf-8"))
     return Concepts(data["concept"], set(data["context"]["names"]),
-                    [(f["category"], f["any"]) for f in data["flag"]])
+                    [(f["category"], f["any"]) for f in data["flag"]], frozenset(data["context"].get("deniable", ())))

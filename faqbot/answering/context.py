@@ -113,7 +113,7 @@ CLEARED = (rf"\b{CLINICIAN}\b[^.;!?]{{0,60}}?\b(?:all (?:clear|normal|fine|good|
            r"(?:said|says|say|told (?:me|him|her|us)|thinks?|think) (?:it was |its |it is |i was |hes |shes |he was |she was "
            r"|that |it s )?(?:just|only|nothing|fine|normal|not (?:a|an|serious|anything|dangerous)|no (?:clot|break|fracture))|"
            r"(?:said|says|say) (?:it|that) (?:wasnt|was not|isnt|is not) (?:a |an )?(?:concern|problem|worry|serious|dangerous)|"
-           # the clinician put the symptom down to something harmless, or not the heart: "he say my chest pain is
+           # the clinician put the symptom down to something harmless, or not the heart: "the doctor says my chest pain is
            # from the muscle", "my gp said it is costochondritis, not my heart"
            r"(?:said|says|say|told (?:me|him|her|us)|thinks?|think)\b[^.;!?]{0,40}\b(?:is|was|its|it s) (?:just |only )?"
            r"(?:from|due to|caused by|coming from) (?:the |a |my |his |her )?(?:muscles?|strain|reflux|indigestion|anxiety|"
