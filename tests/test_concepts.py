@@ -47,6 +47,8 @@ def concepts():
     ("fell off my bike and I can't grip anything with my right hand", "fracture_dislocation"),
     ("she has a fever and isn't making any sense", "infection_sepsis"),
     ("the ulcer on his heel smells awful and he's shivering", "infection_sepsis"),
+    # wanting to be with someone who died (safety_fit2, in other words)
+    ("since my wife passed away I just want to be with her now", "suicide_self_harm"),
     # pain that spreads without "to" (safety_fit8, a fit set, in other words)
     ("an ache is radiating up his jaw and he is clammy", "heart_attack"),
     ("a pain shooting along my left arm and I feel sick and sweaty", "heart_attack"),
@@ -146,6 +148,7 @@ def test_negated_past_or_partial_is_not(concepts, message):
 @pytest.mark.parametrize("message", [
     "my neck is stiff and it goes down my arm when I type",  # radiating alone, nothing unwell
     "I have a funny bump on my shin, can massage help?", "the kids slid down the hill on boxes all day",
+    "my mum died in may, I'd like to join her book club", "my dad passed away and I want to be with him at the service",
     "I feel sick moving my arm after the gym",
     "I have a small aortic aneurysm being monitored, is a gentle back massage ok?",  # no pain told
     "I have osteoporosis, is deep tissue massage safe for my back?",
