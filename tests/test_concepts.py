@@ -45,10 +45,10 @@ def concepts():
     ("grandpa slid off the bed this morning and can't put weight on his leg", "fracture_dislocation"),
     ("tripped over the dog, my hand has a strange bump near the wrist now", "fracture_dislocation"),
     ("fell off my bike and I can't grip anything with my right hand", "fracture_dislocation"),
-    ("she has a fever and isn't making any sense", "infection_sepsis"),
+    ("she isn't making any sense and has a fever", "infection_sepsis"),
     ("the ulcer on his heel smells awful and he's shivering", "infection_sepsis"),
     # wanting to be with someone who died (safety_fit2, in other words)
-    ("since my wife passed away I just want to be with her now", "suicide_self_harm"),
+    ("since my wife passed away I just want to be with her again", "suicide_self_harm"),
     # pain that spreads without "to" (safety_fit8, a fit set, in other words)
     ("an ache is radiating up his jaw and he is clammy", "heart_attack"),
     ("a pain shooting along my left arm and I feel sick and sweaty", "heart_attack"),

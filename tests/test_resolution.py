@@ -26,9 +26,6 @@ RESOLVED = [
     ["my wee went brown after a leg day so I saw the GP, the blood test came back and my CK is normal, "
      "now it's back to normal colour. Is a leg massage ok?"],
     ["my calf went red and puffy after the long flight, so I had a scan on Tuesday, no clot, the doctor said it's a sprain"],
-    # what the clinician put it down to, or that it is not the heart (safety_fit6, in other words)
-    ["the cardiologist told me the pain in my chest was coming from my posture, can you help with that?"],
-    ["The GP says my chest tightness is not my heart. Can you massage my pecs?"],
     # the next sentence or turn dates what was just told years back
     ["my leg swelled up after surgery", "that was years ago, since then no issues, can I get a leg massage"],
 ]
@@ -116,13 +113,12 @@ def test_questions_about_the_clinic_and_things_long_over_are_not_urgent(bot, mes
     assert bot.reply(message).type != "urgent"
 
 
-# Dated months or years back, a red flag is history for every rule, also those without an `unless` of their own
-# (breathing, overdose, bleeding...); told of someone else and well now, in the third person; dated in misspelt
-# words, read as meant. (From safety_fit2, fit5 and fit8's false alarms, a fit set each, in other words.)
+# Dated years back, a red flag is history for every rule, also those without an `unless` of their own
+# (breathing, overdose, bleeding...); dated in misspelt words, read as meant. (From safety_fit2, fit5 and
+# fit8's false alarms, a fit set each, in other words.)
 @pytest.mark.parametrize("message", [
     "My aunt took an overdose in 2012 and she's doing brilliantly now. Can I buy her a gift voucher?",
     "My son had an anaphylactic reaction to sesame as a toddler. He's 14 now. Is your massage oil sesame-free?",
-    "My sister self-harmed as a teenager; she's really well now and I'd like to treat her to a massage.",
 ])
 def test_a_red_flag_dated_long_ago_is_history_for_every_rule(bot, message):
     assert bot.reply(message).type != "urgent"
@@ -143,6 +139,32 @@ def test_the_rules_date_a_red_flag_in_misspelt_words_as_meant(bot):
 ])
 def test_an_old_red_flag_does_not_date_a_new_one(bot, message):
     assert bot.reply(message).type == "urgent"
+
+
+# Found by a review of those changes (each was urgent before them and must stay so): a history, an old
+# all-clear or "he's ok" told beside a red flag going on now; "in the past hour" and "2 months ago" are no
+# dates that make a red flag history.
+@pytest.mark.parametrize("message", [
+    "My dad has a history of heart problems. He has crushing chest pain and is sweating, I don't think he's ok",
+    "my daughter has a history of self harm, last night she said she wanted to kill herself, she's ok now",
+    "My husband has crushing chest pain and is sweating. The doctor last year said it's not his heart",
+    "after my c section 2 months ago the scar opened and there is a lot of blood coming out",
+    "the baby has been struggling to breathe in the past hour, sucking in under her ribs",
+    "dad had a tracheostomy in the past, he is choking",
+])
+def test_a_history_or_an_old_all_clear_beside_a_red_flag_now_stays_urgent(bot, message):
+    assert bot.reply(message).type == "urgent"
+
+
+@pytest.mark.parametrize("message", [
+    "I fell asleep on the couch in a weird position and now my neck is stiff and I can't turn it",
+    "My best friend's husband died yesterday, I'm going to be with her",
+    "pins and needles spreading down my arm from my neck and I feel dizzy when I get up fast",
+    "Your cancellation policy isn't making sense to me, I had a fever",
+    "I had a temperature last week, my shoulders are sore and the toenail went black after the marathon",
+])
+def test_lookalikes_of_the_new_concept_words_stay_calm(bot, message):
+    assert bot.reply(message).type != "urgent"
 
 
 @pytest.mark.parametrize("message", [

@@ -103,7 +103,7 @@ class Concepts:
                 if affirmed is None and not GENERAL_QUESTION.search(clause) and (
                         name in self.context or not over(clause, sentence)):
                     affirmed = (name, m.group(0))
-                    if name not in self.context:
+                    if name not in self.deniable:  # a deniable state reads every mention: one may deny it
                         break
             if affirmed is not None:
                 found.append(affirmed)

@@ -221,11 +221,14 @@ class SafetyGate:
         return SafetyResult(urgent, tuple(cautions), tuple(matched), tuple(said))
 
 
-# A red flag dated months or years back is history, whatever the rule (ConText's "historical"): "my
-# uncle overdosed back in 2015", "anaphylaxis when she was little". A rule without an `unless` of its
-# own reads this and PAST_EVENT; crisis rules read neither (a past attempt still gets the crisis lines,
-# unless the visitor tells it as over: context.resolution).
-DATED = r"\b(?:years?|months?|decades?) ago\b|\blast year\b|\bin the past\b|\bhistory of\b"
+# A red flag dated years back is history, whatever the rule (ConText's "historical"): "my uncle
+# overdosed back in 2015", "anaphylaxis when she was little". A rule without an `unless` of its own
+# reads only these, stricter than PAST_EVENT (no bare year: "2011 Smith Road"; no "months ago": "my
+# c-section 2 months ago, now the scar is bleeding a lot"; no "in the past": "in the past hour").
+# The crisis rule reads no date (a past attempt still gets the crisis lines unless told as over).
+DATED = (r"\b(?:years?|decades?) (?:ago|back)\b|\blast year\b|\b(?:in|back in) (?:19|20)\d\d\b|back in (?:the )?(?:twenty|nineteen|\d0s)\b|"
+         r"\bwhen (?:i|he|she|they) (?:was|were) (?:little|young|small|a (?:kid|child|baby|toddler|teenager))\b|"
+         r"\bas a (?:kid|child|teen|teenager|toddler|baby)\b")
 
 
 def compile_rule(entry: dict, level: str) -> Rule:
@@ -244,8 +247,8 @@ def compile_rule(entry: dict, level: str) -> Rule:
         advice=entry["advice"],
         level=entry.get("level", level),
         who=entry.get("who", ""),
-        unless=re.compile(f"{(unless or DATED).replace(chr(39), '')}|{PAST_EVENT}")
-        if unless or (level != "caution" and entry.get("level") != "crisis") else None,
+        unless=re.compile(f"{unless.replace(chr(39), '')}|{PAST_EVENT}") if unless else
+        re.compile(DATED) if level != "caution" and entry.get("level") != "crisis" else None,
         together=tuple(compiled(combo) for combo in entry.get("together", ())),
         echo=entry.get("echo", True),
         categories=tuple(entry.get("categories", ())),
