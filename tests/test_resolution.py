@@ -136,15 +136,8 @@ def test_the_rules_date_a_red_flag_in_misspelt_words_as_meant(bot):
     "my son couldnt breathe when he was little, now his lips are going blue",
     # a crisis rule reads no dates: a past attempt still gets the crisis lines unless told as over
     "I tried to kill myself in 2019",
-])
-def test_an_old_red_flag_does_not_date_a_new_one(bot, message):
-    assert bot.reply(message).type == "urgent"
-
-
-# Found by a review of those changes (each was urgent before them and must stay so): a history, an old
-# all-clear or "he's ok" told beside a red flag going on now; "in the past hour" and "2 months ago" are no
-# dates that make a red flag history.
-@pytest.mark.parametrize("message", [
+    # found by a review of those changes (each urgent before them): a history, an old all-clear or "he's ok"
+    # told beside a red flag going on now; "in the past hour" and "2 months ago" date no red flag
     "My dad has a history of heart problems. He has crushing chest pain and is sweating, I don't think he's ok",
     "my daughter has a history of self harm, last night she said she wanted to kill herself, she's ok now",
     "My husband has crushing chest pain and is sweating. The doctor last year said it's not his heart",
@@ -152,7 +145,7 @@ def test_an_old_red_flag_does_not_date_a_new_one(bot, message):
     "the baby has been struggling to breathe in the past hour, sucking in under her ribs",
     "dad had a tracheostomy in the past, he is choking",
 ])
-def test_a_history_or_an_old_all_clear_beside_a_red_flag_now_stays_urgent(bot, message):
+def test_an_old_red_flag_or_all_clear_does_not_date_a_new_one(bot, message):
     assert bot.reply(message).type == "urgent"
 
 
