@@ -31,7 +31,7 @@ CURRENT = re.compile(r"\b(?:now|today|tonight|this (?:morning|afternoon|evening|
                      r"yesterday|just|started|keeps?)\b")
 
 
-# A context negated with one of these words is denied as over now: "I'm not pregnant anymore", "no longer on the pill".
+# A deniable context negated with one of these words is denied as over now: "I'm not pregnant anymore", "no longer pregnant".
 NOW = re.compile(r"\b(?:now|anymore|any more|no longer)\b")
 DENIED = "-"  # marks a denied context among a sentence's concepts
 

@@ -50,8 +50,8 @@ GENERAL_QUESTION = re.compile(
 )
 # Ways of dating an event in the past that every rule with an `unless` also reads (ConText's
 # "historical"): "a few years back", "in 2020", "when she was little", "as a kid". A rule without an
-# `unless` of its own reads these and safety.DATED ("months ago"); only the crisis rule (suicidal
-# thoughts) reads no date: it is urgent whenever it is told, unless told as over (resolution below).
+# `unless` of its own reads only safety.DATED, a stricter list (years back, never a bare year); the
+# crisis rule (suicidal thoughts) reads no date: urgent whenever told, unless told as over (resolution).
 PAST_EVENT = (r"(years?|months?) back\b|\b(in )?(19|20)\d\d\b|back in (the )?(twenty|nineteen|\d0s)|"
               # a year written short ("back in 98"), not a time ("came back in 20 minutes")
               r"back in \d\d\b(?! ?(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\b)|"
