@@ -22,7 +22,7 @@ from .safety import plain
 
 # A symptom told as over: "broke my wrist five years ago", "used to get chest pain".
 PAST = re.compile(r"\b(?:\d+|a|an|one|two|three|four|five|six|several|many|few|couple of) (?:years?|months?)"
-                  r" ago\b|\bused to\b|\bin the past\b|\blast year\b|\bas a (?:child|kid|teenager)\b|"
+                  r" ago\b|\bused to\b|\bin the past\b(?! (?:few |couple of |\d+ |half |an? |24 |48 |two |three |several )?(?:hours?|hrs?|minutes?|mins?|days?|nights?|weeks?|wks?|months?|years?|while|bit)\b)|\blast year\b|\bas a (?:child|kid|teenager)\b|"
                   r"\bwhen (?:i|he|she) was (?:young|little|a)\b|\b(?:resolved|cleared|healed|fine now|all clear)\b")
 
 
