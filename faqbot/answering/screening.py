@@ -67,7 +67,8 @@ class Screen:
             # The time words read as meant too: "overdosed many yeers ago" is dated as "many years ago" is.
             # Only the same rule, found and dated in the past, and no other red flag.
             meant = self.gate.check(corrected)
-            if meant.urgent is None and f"{safety.urgent.name} (not acute: " in " ".join(meant.matched):
+            dated = find(safety.urgent, clauses(corrected), corrected) if meant.urgent is None else None
+            if dated is not None and dated.past:
                 notes.append(f"not acute with spelling fixed: {safety.urgent.name}")
                 safety = meant
         if safety.urgent is None and corrected != text:  # "im on warfrin" gets the caution "I'm on warfarin" does
